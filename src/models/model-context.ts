@@ -1,0 +1,181 @@
+/**
+ * Builds one network's graph while recording which checkpoint tensors it needs.
+ *
+ * Building never touches weight bytes: every initializer is a recipe (which checkpoint tensors, how to turn them
+ * into the initializer: transpose, split, fold, convert, quantize). `bind()` checks a checkpoint against the
+ * recorded expectations — all missing, unexpected and mis-shaped tensors in one error — and only serialization
+ * runs the recipes, one weight at a time, so a multi-GB checkpoint is streamed, never held whole.
+ */
+import { Graph, type DType } from '../onnx/graph.ts';
+import { float32Bytes, quantizeBlockwise, toFloat16Bytes, transpose2d } from '../weights/quantize.ts';
+import { WeightMismatchError } from './errors.ts';
+import type { WeightSource } from './weight-source.ts';
+
+export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
+
+/** Block size of MatMulNBits quantization; 32 divides every hidden width of the released models. */
+export const QUANT_BLOCK_SIZE = 32;
+
+export interface BuildOptions {
+  precision?: Precision;
+  /**
+   * Tensors the graph treats as known and which therefore must not be required (e.g. the EfficientNet encoder
+   * or the VQ codebook of Stage A, which text-to-image never uses). Matched by prefix.
+   */
+  ignoredPrefixes?: string[];
+}
+
+export class ModelContext {
+  readonly g: Graph;
+  readonly precision: Precision;
+  /** Checkpoint tensor name → expected shape. */
+  readonly expected = new Map<string, readonly number[]>();
+  readonly ignoredPrefixes: string[];
+  private source?: WeightSource;
+  private lastRead?: { name: string; data: Promise<Float32Array> };
+
+  constructor(name: string, options: BuildOptions = {}) {
+    this.g = new Graph(name);
+    this.precision = options.precision ?? 'fp32';
+    this.ignoredPrefixes = options.ignoredPrefixes ?? [];
+  }
+
+  /** Declares that the checkpoint must hold `name` with `shape`. */
+  expect(name: string, shape: readonly number[]): void {
+    const prev = this.expected.get(name);
+    if (prev && prev.join(',') !== shape.join(',')) {
+      throw new Error(`internal: ${name} declared with shapes [${prev}] and [${shape}]`);
+    }
+    this.expected.set(name, shape);
+  }
+
+  /**
+   * Reads a checkpoint tensor as float32. Consecutive reads of the same tensor (q, k, v split from one
+   * in_proj_weight) share one read.
+   */
+  read(name: string): Promise<Float32Array> {
+    if (this.lastRead?.name === name) return this.lastRead.data;
+    const src = this.source;
+    if (!src) throw new Error(`graph ${this.g.name}: weights are not bound (call bind() before serializing)`);
+    const t = src.get(name);
+    if (!t) throw new Error(`${src.description}: tensor ${name} vanished after binding`);
+    const data = t.read();
+    this.lastRead = { name, data };
+    return data;
+  }
+
+  /**
+   * A float initializer computed from checkpoint tensors. `dtype` float16 converts at write time; compute
+   * always sees float32.
+   */
+  derived(
+    graphName: string,
+    dims: number[],
+    sources: [string, readonly number[]][],
+    compute: (...inputs: Float32Array[]) => Float32Array,
+    dtype: 'float32' | 'float16' = 'float32',
+  ): string {
+    for (const [n, s] of sources) this.expect(n, s);
+    return this.g.weight(graphName, dtype, dims, async () => {
+      const inputs: Float32Array[] = [];
+      for (const [n] of sources) inputs.push(await this.read(n));
+      const out = compute(...inputs);
+      const numel = dims.reduce((a, d) => a * d, 1);
+      if (out.length !== numel) throw new Error(`internal: ${graphName} computed ${out.length} values for dims [${dims}]`);
+      return dtype === 'float16' ? toFloat16Bytes(out) : float32Bytes(out);
+    });
+  }
+
+  /** A checkpoint tensor copied as-is (float32), possibly with a different graph shape. */
+  param(name: string, shape: readonly number[], dims: number[] = [...shape], dtype: 'float32' | 'float16' = 'float32'): string {
+    return this.derived(name, dims, [[name, shape]], (x) => x, dtype);
+  }
+
+  /** Fails with one WeightMismatchError listing everything that does not fit; then weights can be written. */
+  bind(source: WeightSource): void {
+    const missing: string[] = [];
+    const shapeMismatches: { name: string; expected: readonly number[]; actual: readonly number[] }[] = [];
+    for (const [name, shape] of this.expected) {
+      const t = source.get(name);
+      if (!t) missing.push(name);
+      else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        shapeMismatches.push({ name, expected: shape, actual: t.shape });
+      }
+    }
+    const unexpected = [...source.names()].filter(
+      (n) => !this.expected.has(n) && !this.ignoredPrefixes.some((p) => n.startsWith(p)),
+    );
+    if (missing.length || unexpected.length || shapeMismatches.length) {
+      throw new WeightMismatchError(source.description, missing.sort(), unexpected.sort(), shapeMismatches);
+    }
+    this.source = source;
+  }
+
+  /** Total parameters the graph takes from the checkpoint (the official parameter count). */
+  parameterCount(): number {
+    let n = 0;
+    for (const shape of this.expected.values()) n += shape.reduce((a, d) => a * d, 1);
+    return n;
+  }
+
+  // ---- precision-aware primitives -------------------------------------------------------------------------
+
+  /**
+   * y = x·Wᵀ + b over the last axis, for a PyTorch Linear `prefix` (weight [out, in], bias [out]); also takes a
+   * 1×1 conv (weight [out, in, 1, 1]) via `weightShape`. x: [..., in] float32 → [..., out] float32.
+   */
+  linear(x: string, prefix: string, inF: number, outF: number, bias = true, weightShape: readonly number[] = [outF, inF]): string {
+    return this.linearFrom(x, prefix, { name: `${prefix}.weight`, shape: weightShape }, bias ? { name: `${prefix}.bias`, shape: [outF] } : undefined, inF, outF);
+  }
+
+  /**
+   * The general form of `linear`: the weight may be rows [rowOffset, rowOffset+outF) of a bigger checkpoint
+   * tensor (q/k/v thirds of nn.MultiheadAttention's in_proj_weight), likewise the bias.
+   * The weight takes the chosen precision; the bias add and the output stay float32 so the residual stream
+   * never leaves fp32.
+   */
+  linearFrom(
+    x: string,
+    graphPrefix: string,
+    w: { name: string; shape: readonly number[]; rowOffset?: number },
+    b: { name: string; shape: readonly number[]; offset?: number } | undefined,
+    inF: number,
+    outF: number,
+  ): string {
+    const g = this.g;
+    const wOff = (w.rowOffset ?? 0) * inF;
+    const rows = (t: Float32Array) => (wOff === 0 && t.length === outF * inF ? t : t.subarray(wOff, wOff + outF * inF));
+    let y: string;
+    if (this.precision === 'fp32' || this.precision === 'fp16') {
+      const dtype = this.precision === 'fp16' ? 'float16' : 'float32';
+      const wt = this.derived(`${graphPrefix}.weight_t`, [inF, outF], [[w.name, w.shape]], (t) => transpose2d(rows(t), outF, inF), dtype);
+      y = dtype === 'float16'
+        ? g.node('Cast', [g.node('MatMul', [g.node('Cast', [x], { to: 10 }), wt])], { to: 1 })
+        : g.node('MatMul', [x, wt]);
+    } else {
+      const bits = this.precision === 'int8' ? 8 : 4;
+      const nBlocks = Math.ceil(inF / QUANT_BLOCK_SIZE);
+      let cached: Promise<ReturnType<typeof quantizeBlockwise>> | undefined;
+      // One quantization pass feeds both initializers (written consecutively: packed, then scales).
+      const quantized = () => (cached ??= this.read(w.name).then((t) => quantizeBlockwise(rows(t), outF, inF, bits, QUANT_BLOCK_SIZE)));
+      this.expect(w.name, w.shape);
+      const packed = g.weight(`${graphPrefix}.weight_q${bits}`, 'uint8', [outF, nBlocks, (QUANT_BLOCK_SIZE * bits) / 8], async () => (await quantized()).packed);
+      const scales = g.weight(`${graphPrefix}.weight_scales`, 'float32', [outF * nBlocks], async () => {
+        const s = (await quantized()).scales;
+        cached = undefined;
+        return float32Bytes(s);
+      });
+      y = g.node('MatMulNBits', [x, packed, scales], { K: inF, N: outF, bits, block_size: QUANT_BLOCK_SIZE }, { domain: 'com.microsoft' });
+    }
+    if (!b) return y;
+    const bOff = b.offset ?? 0;
+    const bias = this.derived(`${graphPrefix}.bias`, [outF], [[b.name, b.shape]], (t) => (bOff === 0 && t.length === outF ? t : t.slice(bOff, bOff + outF)));
+    return g.node('Add', [y, bias]);
+  }
+
+  /** Big conv weights follow the precision (int modes keep fp16 for convs); small ones stay fp32. */
+  convWeightDtype(numel: number): 'float32' | 'float16' {
+    return this.precision !== 'fp32' && numel >= 65536 ? 'float16' : 'float32';
+  }
+}
