@@ -1,0 +1,108 @@
+/**
+ * The level structure Stage C and Stage B share (official `_down_encode` / `_up_decode`), with the level
+ * transitions supplied by each stage. Activations are channels-last [B,H,W,C].
+ *
+ * Invariants taken from the official code:
+ * - down level i: downscaler (i > 0), then block_repeat[0][i] passes over its blocks with a 1×1 repeat mapper
+ *   between passes; its output is saved as the skip of up level i;
+ * - up lists are deepest-first (up_blocks.0 = deepest level); in every up level but the deepest, the first
+ *   block (a ResBlock built with c_skip) receives that level's skip on every pass;
+ * - if the up-sampled x differs in size from the skip, x is bilinearly resized (align_corners) to it first.
+ */
+import { nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
+import { attnBlock, feedForwardBlock, resBlock, timestepBlock, type TimeConditioning } from './cascade-blocks.ts';
+import { selfAttnAt, type UNetKwargs } from './cascade-config.ts';
+import type { ModelContext } from './model-context.ts';
+
+export interface LevelTransitions {
+  /** down_downscalers.{i} for i ≥ 1: [B,H,W,C_{i−1}] → [B,H',W',C_i] */
+  down(x: string, level: number): string;
+  /** up_upscalers.{j} for up index j (deepest first), level = L−1−j ≥ 1: [B,H,W,C_level] → [B,H',W',C_{level−1}] */
+  up(x: string, upIndex: number, level: number): string;
+  /** Whether up-sampled sizes can differ from the skip's (Stage B with odd sizes); false skips the resize. */
+  mayMisalign: boolean;
+}
+
+export interface UNetConditioning {
+  time: TimeConditioning;
+  /** SiLU(cond tokens) [B,S,c_cond], shared by every AttnBlock's kv_mapper. */
+  condSilu: string;
+  fusedAttention: boolean;
+}
+
+function runLevelBlocks(
+  ctx: ModelContext,
+  k: UNetKwargs,
+  x: string,
+  listPrefix: string,
+  level: number,
+  layers: number,
+  cond: UNetConditioning,
+  skip?: string,
+): string {
+  const c = k.c_hidden[level];
+  const cfg = k.level_config[level];
+  let idx = 0;
+  for (let layer = 0; layer < layers; layer++) {
+    for (const type of cfg) {
+      const prefix = `${listPrefix}.${idx}`;
+      ctx.g.scope(prefix, () => {
+        switch (type) {
+          case 'C':
+            x = resBlock(ctx, x, prefix, c, k.kernel_size, idx === 0 && skip ? { value: skip, c } : undefined);
+            break;
+          case 'T':
+            x = timestepBlock(ctx, x, prefix, c, cond.time);
+            break;
+          case 'A':
+            x = attnBlock(ctx, x, prefix, c, k.nhead[level], k.c_cond, cond.condSilu, selfAttnAt(k, level), cond.fusedAttention);
+            break;
+          case 'F':
+            x = feedForwardBlock(ctx, x, prefix, c);
+            break;
+        }
+      });
+      idx++;
+    }
+  }
+  return x;
+}
+
+function repeatMapper(ctx: ModelContext, x: string, prefix: string, c: number): string {
+  return ctx.linear(x, prefix, c, c, true, [c, c, 1, 1]);
+}
+
+/** Resizes channels-last x to the spatial size of channels-last `like`. */
+function resizeLike(ctx: ModelContext, x: string, like: string): string {
+  const g = ctx.g;
+  return nchwToNhwc(g, resizeBilinearAlignCorners(g, nhwcToNchw(g, x), shapeOf(g, like, 1, 3)));
+}
+
+/** x [B,H,W,C_0] (embedded input) → [B,H,W,C_0] (before clf). */
+export function unetBody(ctx: ModelContext, k: UNetKwargs, x: string, cond: UNetConditioning, t: LevelTransitions): string {
+  const levels = k.c_hidden.length;
+  const skips: string[] = [];
+  for (let i = 0; i < levels; i++) {
+    if (i > 0) x = ctx.g.scope(`down_downscalers.${i}`, () => t.down(x, i));
+    const passes = k.block_repeat[0][i];
+    for (let p = 0; p < passes; p++) {
+      x = runLevelBlocks(ctx, k, x, `down_blocks.${i}`, i, k.blocks[0][i], cond);
+      if (p < passes - 1) x = repeatMapper(ctx, x, `down_repeat_mappers.${i}.${p}`, k.c_hidden[i]);
+    }
+    skips.push(x);
+  }
+  for (let j = 0; j < levels; j++) {
+    const level = levels - 1 - j;
+    const skip = level < levels - 1 ? skips[level] : undefined;
+    const passes = k.block_repeat[1][j];
+    const layers = k.blocks[1][j];
+    for (let p = 0; p < passes; p++) {
+      // After the first pass x already has the skip's size, so only the first pass can need the resize.
+      if (skip && p === 0 && t.mayMisalign && k.level_config[level][0] === 'C') x = resizeLike(ctx, x, skip);
+      x = runLevelBlocks(ctx, k, x, `up_blocks.${j}`, level, layers, cond, skip);
+      if (p < passes - 1) x = repeatMapper(ctx, x, `up_repeat_mappers.${j}.${p}`, k.c_hidden[level]);
+    }
+    if (level > 0) x = ctx.g.scope(`up_upscalers.${j}`, () => t.up(x, j, level));
+  }
+  return x;
+}

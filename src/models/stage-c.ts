@@ -1,0 +1,94 @@
+/**
+ * Stage C (the text-conditional prior) as an ONNX graph, from an official StageC config.
+ *
+ * Graph inputs: x [B,16,h,w], r [B], clip_text [B,S,c_clip_text], clip_text_pooled [B,1,c_clip_text_pooled],
+ * and — unless folded — clip_img [B,1,c_clip_img], sca [B], crp [B]. Output: output [B,16,h,w] (ε).
+ *
+ * Folding (the text-to-image defaults): clip_img is all zeros, so clip_img_mapper(clip_img) is its bias cut into
+ * c_clip_seq tokens — a constant; sca/crp are 0, so their TimestepBlock mappers reduce to constant biases.
+ */
+import { pixelShuffle, pixelUnshuffle, nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
+import { CASCADE_LN_EPS, layerNorm2d, rEmbedding, siluTokens, type TimeConditioning } from './cascade-blocks.ts';
+import type { StageCConfig } from './cascade-config.ts';
+import { unetBody } from './cascade-unet.ts';
+import { ModelContext, type BuildOptions } from './model-context.ts';
+import { layerNormLastAxis } from '../onnx/ops.ts';
+
+export interface CascadeBuildOptions extends BuildOptions {
+  /** Take the zero-valued conditions (clip_img / pixels, sca, crp) as graph inputs instead of folding them. */
+  conditionInputs?: boolean;
+  /** com.microsoft MultiHeadAttention (default) or plain MatMul/Softmax attention. */
+  fusedAttention?: boolean;
+}
+
+export function buildStageC(config: StageCConfig, options: CascadeBuildOptions = {}): ModelContext {
+  const k = config.kwargs;
+  const ctx = new ModelContext('stage_c', options);
+  const g = ctx.g;
+  const withInputs = options.conditionInputs ?? false;
+  const x = g.input('x', 'float32', ['B', k.c_in, 'h', 'w']);
+  const r = g.input('r', 'float32', ['B']);
+  const clipText = g.input('clip_text', 'float32', ['B', 'S', k.c_clip_text]);
+  const clipPooled = g.input('clip_text_pooled', 'float32', ['B', 1, k.c_clip_text_pooled]);
+  const clipImg = withInputs ? g.input('clip_img', 'float32', ['B', 1, k.c_clip_img]) : undefined;
+  const time: TimeConditioning = {
+    cR: k.c_r,
+    rEmbed: rEmbedding(ctx, r, k.c_r),
+    conds: k.t_conds.map((name) => ({ name, embed: withInputs ? rEmbedding(ctx, g.input(name, 'float32', ['B']), k.c_r) : undefined })),
+  };
+
+  // Conditioning tokens [B, S + 2·c_clip_seq, c_cond]: text tokens, pooled tokens, image tokens; then clip_norm.
+  const cc = k.c_cond;
+  const seq = k.c_clip_seq;
+  const txt = ctx.linear(clipText, 'clip_txt_mapper', k.c_clip_text, cc);
+  const pooled = g.node('Reshape', [ctx.linear(clipPooled, 'clip_txt_pooled_mapper', k.c_clip_text_pooled, cc * seq), g.i64([0, seq, cc])]);
+  let img: string;
+  if (clipImg) {
+    img = g.node('Reshape', [ctx.linear(clipImg, 'clip_img_mapper', k.c_clip_img, cc * seq), g.i64([0, seq, cc])]);
+  } else {
+    ctx.expect('clip_img_mapper.weight', [cc * seq, k.c_clip_img]);
+    const bias = ctx.param('clip_img_mapper.bias', [cc * seq], [1, seq, cc]);
+    img = g.node('Expand', [bias, shapeOf(g, pooled)]); // the constant tokens, broadcast over the batch
+  }
+  const cond = layerNormLastAxis(g, g.node('Concat', [txt, pooled, img], { axis: 1 }), cc, CASCADE_LN_EPS);
+
+  // Embedding: PixelUnshuffle(p) → 1×1 conv → LayerNorm2d, in channels-last.
+  const p = k.patch_size;
+  const c0 = k.c_hidden[0];
+  let h = nchwToNhwc(g, pixelUnshuffle(g, x, p));
+  h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', k.c_in * p * p, c0, true, [c0, k.c_in * p * p, 1, 1]), c0);
+
+  const switchLevel = k.switch_level;
+  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? true }, {
+    mayMisalign: false,
+    // UpDownBlock2d: down = [1×1 conv, resample ×0.5]; up = [resample ×2, 1×1 conv]; resampling only if switch_level.
+    down: (v, i) => {
+      const ci = k.c_hidden[i];
+      const cp = k.c_hidden[i - 1];
+      let y = ctx.linear(layerNorm2d(ctx, v, cp), `down_downscalers.${i}.1.blocks.0`, cp, ci, true, [ci, cp, 1, 1]);
+      if (switchLevel[i - 1]) y = resampleNhwc(ctx, y, 0.5);
+      return y;
+    },
+    up: (v, j, level) => {
+      const ci = k.c_hidden[level];
+      const cp = k.c_hidden[level - 1];
+      let y = layerNorm2d(ctx, v, ci);
+      if (switchLevel[level - 1]) y = resampleNhwc(ctx, y, 2);
+      return ctx.linear(y, `up_upscalers.${j}.1.blocks.1`, ci, cp, true, [cp, ci, 1, 1]);
+    },
+  });
+
+  // clf: LayerNorm2d → 1×1 conv → PixelShuffle(p).
+  const cOut = k.c_out * p * p;
+  const out = ctx.linear(layerNorm2d(ctx, h, c0), 'clf.1', c0, cOut, true, [cOut, c0, 1, 1]);
+  g.output(pixelShuffle(g, nhwcToNchw(g, out), p), 'output', 'float32', ['B', k.c_out, 'h', 'w']);
+  return ctx;
+}
+
+/** nn.Upsample(scale_factor, bilinear, align_corners=True) on channels-last x: size = floor(size·scale). */
+function resampleNhwc(ctx: ModelContext, x: string, scale: number): string {
+  const g = ctx.g;
+  const hw = shapeOf(g, x, 1, 3);
+  const scaled = g.node('Cast', [g.node('Floor', [g.node('Mul', [g.node('Cast', [hw], { to: 1 }), g.f32([scale], [])])])], { to: 7 });
+  return nchwToNhwc(g, resizeBilinearAlignCorners(g, nhwcToNchw(g, x), scaled));
+}
