@@ -34,6 +34,7 @@ export class ModelContext {
   readonly ignoredPrefixes: string[];
   private source?: WeightSource;
   private lastRead?: { name: string; data: Promise<Float32Array> };
+  private readonly defined = new Set<string>();
 
   constructor(name: string, options: BuildOptions = {}) {
     this.g = new Graph(name);
@@ -76,6 +77,9 @@ export class ModelContext {
     compute: (...inputs: Float32Array[]) => Float32Array,
     dtype: 'float32' | 'float16' = 'float32',
   ): string {
+    // Repeated passes of a level (block_repeat) reuse the same weights: one initializer, many uses.
+    if (this.defined.has(graphName)) return graphName;
+    this.defined.add(graphName);
     for (const [n, s] of sources) this.expect(n, s);
     return this.g.weight(graphName, dtype, dims, async () => {
       const inputs: Float32Array[] = [];
@@ -156,17 +160,23 @@ export class ModelContext {
     } else {
       const bits = this.precision === 'int8' ? 8 : 4;
       const nBlocks = Math.ceil(inF / QUANT_BLOCK_SIZE);
+      const packedName = `${graphPrefix}.weight_q${bits}`;
+      const scalesName = `${graphPrefix}.weight_scales`;
+      const attrs = { K: inF, N: outF, bits, block_size: QUANT_BLOCK_SIZE };
       let cached: Promise<ReturnType<typeof quantizeBlockwise>> | undefined;
       // One quantization pass feeds both initializers (written consecutively: packed, then scales).
       const quantized = () => (cached ??= this.read(w.name).then((t) => quantizeBlockwise(rows(t), outF, inF, bits, QUANT_BLOCK_SIZE)));
-      this.expect(w.name, w.shape);
-      const packed = g.weight(`${graphPrefix}.weight_q${bits}`, 'uint8', [outF, nBlocks, (QUANT_BLOCK_SIZE * bits) / 8], async () => (await quantized()).packed);
-      const scales = g.weight(`${graphPrefix}.weight_scales`, 'float32', [outF * nBlocks], async () => {
-        const s = (await quantized()).scales;
-        cached = undefined;
-        return float32Bytes(s);
-      });
-      y = g.node('MatMulNBits', [x, packed, scales], { K: inF, N: outF, bits, block_size: QUANT_BLOCK_SIZE }, { domain: 'com.microsoft' });
+      if (!this.defined.has(packedName)) {
+        this.defined.add(packedName);
+        this.expect(w.name, w.shape);
+        g.weight(packedName, 'uint8', [outF, nBlocks, (QUANT_BLOCK_SIZE * bits) / 8], async () => (await quantized()).packed);
+        g.weight(scalesName, 'float32', [outF * nBlocks], async () => {
+          const s = (await quantized()).scales;
+          cached = undefined;
+          return float32Bytes(s);
+        });
+      }
+      y = g.node('MatMulNBits', [x, packedName, scalesName], attrs, { domain: 'com.microsoft' });
     }
     if (!b) return y;
     const bOff = b.offset ?? 0;
