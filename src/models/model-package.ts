@@ -1,0 +1,135 @@
+/**
+ * A converted model package: for each network a graph file plus its external-data chunks, and manifest.json
+ * describing everything (sizes, sha256, dtypes, parameter counts, configs, build options).
+ *
+ * Invariant: manifest.json is written last. A reader that finds a manifest may trust every file it lists to be
+ * complete; a package without one is unfinished and must be discarded (the browser store relies on this for
+ * "complete or absent").
+ */
+import { serializeGraph } from '../onnx/serialize.ts';
+import type { ValueDef } from '../onnx/graph.ts';
+import type { ModelKind } from './checkpoint-source.ts';
+import type { ModelContext, Precision } from './model-context.ts';
+import type { AnyModelConfig, ModelBuildOptions } from './registry.ts';
+
+export const PACKAGE_FORMAT = 'sote-model-package';
+export const PACKAGE_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+
+export interface PackageFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ComponentManifest {
+  kind: ModelKind;
+  /** The parsed config (official kwargs or HF config) the graph was built from. */
+  config: AnyModelConfig['config'];
+  build: ModelBuildOptions;
+  graph: PackageFile;
+  chunks: PackageFile[];
+  /** Parameters taken from the checkpoint (official count). */
+  parameters: number;
+  /** Initializer bytes per stored dtype. */
+  weightBytes: Record<string, number>;
+  inputs: ValueDef[];
+  outputs: ValueDef[];
+}
+
+export interface PackageManifest {
+  format: typeof PACKAGE_FORMAT;
+  version: number;
+  name: string;
+  precision: Precision;
+  components: Partial<Record<ModelKind, ComponentManifest>>;
+  /** Tokenizer files copied from the source (vocab.json + merges.txt and/or tokenizer.json …). */
+  tokenizer?: PackageFile[];
+  /** Free-form provenance: source file names, hub revision, converter version. */
+  source: Record<string, string>;
+  totalBytes: number;
+}
+
+/** Where package files go: a directory in Node, IndexedDB in the browser, memory in tests. */
+export interface PackageSink {
+  write(path: string, bytes: Uint8Array): Promise<void>;
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function put(sink: PackageSink, path: string, bytes: Uint8Array): Promise<PackageFile> {
+  await sink.write(path, bytes);
+  return { path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) };
+}
+
+export type ConvertProgress =
+  | { type: 'component-start'; kind: ModelKind; chunks: number; bytes: number }
+  | { type: 'chunk'; kind: ModelKind; index: number; chunks: number; bytesDone: number; bytes: number };
+
+/**
+ * Serializes one bound graph into the sink: `${kind}.onnx` and `${kind}.onnx.data.N` chunks, one chunk in
+ * memory at a time.
+ */
+export async function writeComponent(
+  sink: PackageSink,
+  kind: ModelKind,
+  model: AnyModelConfig,
+  build: ModelBuildOptions,
+  ctx: ModelContext,
+  onProgress?: (p: ConvertProgress) => void,
+): Promise<ComponentManifest> {
+  const s = serializeGraph(ctx.g, { dataPrefix: `${kind}.onnx.data` });
+  const total = s.chunks.reduce((a, c) => a + c.size, 0);
+  onProgress?.({ type: 'component-start', kind, chunks: s.chunks.length, bytes: total });
+  const chunks: PackageFile[] = [];
+  let done = 0;
+  for (let i = 0; i < s.chunks.length; i++) {
+    chunks.push(await put(sink, s.chunks[i].path, await s.chunkBytes(i)));
+    done += s.chunks[i].size;
+    onProgress?.({ type: 'chunk', kind, index: i, chunks: s.chunks.length, bytesDone: done, bytes: total });
+  }
+  const weightBytes: Record<string, number> = {};
+  for (const c of s.chunks) for (const e of c.entries) weightBytes[e.weight.dtype] = (weightBytes[e.weight.dtype] ?? 0) + e.length;
+  return {
+    kind,
+    config: model.config,
+    build,
+    graph: await put(sink, `${kind}.onnx`, s.modelBytes),
+    chunks,
+    parameters: ctx.parameterCount(),
+    weightBytes,
+    inputs: ctx.g.inputs,
+    outputs: ctx.g.outputs,
+  };
+}
+
+export async function writeManifest(sink: PackageSink, manifest: Omit<PackageManifest, 'format' | 'version' | 'totalBytes'>): Promise<PackageManifest> {
+  let totalBytes = 0;
+  for (const c of Object.values(manifest.components)) {
+    if (c) totalBytes += c.graph.bytes + c.chunks.reduce((a, f) => a + f.bytes, 0);
+  }
+  for (const f of manifest.tokenizer ?? []) totalBytes += f.bytes;
+  const full: PackageManifest = { format: PACKAGE_FORMAT, version: PACKAGE_VERSION, ...manifest, totalBytes };
+  await sink.write(MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(full, null, 2)));
+  return full;
+}
+
+export function parseManifest(text: string, where: string): PackageManifest {
+  let m: PackageManifest;
+  try {
+    m = JSON.parse(text) as PackageManifest;
+  } catch (e) {
+    throw new Error(`${where}: manifest is not valid JSON (${(e as Error).message})`);
+  }
+  if (m.format !== PACKAGE_FORMAT) throw new Error(`${where}: not a ${PACKAGE_FORMAT} manifest`);
+  if (m.version !== PACKAGE_VERSION) throw new Error(`${where}: package version ${m.version} is not supported (expected ${PACKAGE_VERSION})`);
+  return m;
+}
+
+export { putFile as writePackageFile };
+async function putFile(sink: PackageSink, path: string, bytes: Uint8Array): Promise<PackageFile> {
+  return put(sink, path, bytes);
+}
