@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   convert: () => import('./commands/convert.ts'),
   inspect: () => import('./commands/inspect.ts'),
   plan: () => import('./commands/plan.ts'),
+  precisions: () => import('./commands/precisions.ts'),
   tokenize: () => import('./commands/tokenize.ts'),
   randn: () => import('./commands/randn.ts'),
   sample: () => import('./commands/sample.ts'),
