@@ -1,0 +1,15 @@
+/** What a generation reports while it runs: a typed union, never free text (the page and the queue API render it). */
+import type { ModelKind } from '../models/checkpoint-source.ts';
+
+/** Stage names as the hosted API's `timings` keys use them. */
+export type GenerationStage = 'text_encoder' | 'prior' | 'decoder' | 'vqgan';
+
+export type PipelineEvent =
+  | { type: 'session'; component: ModelKind | 'sampler'; ms: number }
+  | { type: 'stage-start'; stage: GenerationStage }
+  | { type: 'stage-end'; stage: GenerationStage; ms: number }
+  | { type: 'step'; stage: 'prior' | 'decoder'; step: number; steps: number; ms: number }
+  | { type: 'preview'; stage: 'prior'; step: number; width: number; height: number; rgb: Uint8Array }
+  | { type: 'log'; level: 'INFO' | 'WARN' | 'DEBUG'; message: string };
+
+export type PipelineListener = (event: PipelineEvent) => void;

@@ -1,0 +1,244 @@
+/**
+ * Prompt → images: CLIP → Stage C sampling → Stage B sampling → Stage A decode → 8-bit RGB, on any OrtEngine.
+ *
+ * Reference semantics (spec §1.4, §7, §8.6):
+ * - CFG batch = [cond rows; uncond rows], num_images rows each; the uncond text is the negative prompt ("" if none);
+ * - one TorchGenerator seeded once; draws in order: Stage C x_T, one per Stage C step, Stage B x_T, one per
+ *   Stage B step (num_images rows per draw);
+ * - Stage B gets effnet = [Stage C result; zeros] and the pooled text of the same rows;
+ * - Stage A output is clamped to [0,1], rounded to 8 bits and cropped to exactly width × height.
+ * Device invariant: latents, conditioning and model outputs stay in the engine between calls; the host only
+ * uploads noise and per-step scalars, and reads back the final RGB bytes (engine.readbacks counts it).
+ */
+import type { Tensor } from 'onnxruntime-common';
+import type { OrtEngine, EngineSession } from '../engine/ort-engine.ts';
+import type { ModelKind } from '../models/checkpoint-source.ts';
+import type { PackageManifest } from '../models/model-package.ts';
+import { buildPairWithZerosGraph, buildToRgb8Graph, compileWeightless } from '../models/pipeline-graphs.ts';
+import { isGuided, loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice, type SamplerGraphs } from './device-sampler.ts';
+import type { ClipTokenizer } from './clip-tokenizer.ts';
+import { createClipTokenizer } from './clip-tokenizer.ts';
+import type { GenerationStage, PipelineListener } from './events.ts';
+import { latentSizes } from './latent-size.ts';
+import { readManifest, type PackageReader } from './package-reader.ts';
+import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './samplers/presets.ts';
+import { TorchGenerator, type TorchSeed } from './torch-generator.ts';
+
+export interface GenerationRequest {
+  prompt: string;
+  negativePrompt?: string;
+  width: number;
+  height: number;
+  numImages?: number;
+  /** 0 … 2^64−1 (PyTorch keeps the low 32 bits); random when absent. */
+  seed?: TorchSeed;
+  stageC: { steps: number; cfg: number };
+  stageB: { steps: number; cfg: number };
+  /** Sampler formulation; default 'official'. */
+  sampler?: SamplerPresetName;
+}
+
+export interface GeneratedImage {
+  width: number;
+  height: number;
+  /** Row-major RGB, 3 bytes per pixel. */
+  rgb: Uint8Array;
+}
+
+export interface GenerationResult {
+  images: GeneratedImage[];
+  seed: bigint;
+  /** Seconds per stage (text_encoder, prior, decoder, vqgan) and in total (inference). */
+  timings: Record<GenerationStage | 'inference', number>;
+  /** GPU→CPU transfers made by this generation. */
+  readbacks: number;
+}
+
+export interface PipelineOptions {
+  /**
+   * 'all': every network stays loaded (fast repeated generations); 'sequential': each network is loaded for
+   * its stage and released after it (peak memory = the largest network, for small GPUs).
+   */
+  residency?: 'all' | 'sequential';
+  onEvent?: PipelineListener;
+}
+
+
+export class TextToImagePipeline {
+  private readonly sessions = new Map<ModelKind, EngineSession>();
+  private constructor(
+    readonly engine: OrtEngine,
+    readonly reader: PackageReader,
+    readonly manifest: PackageManifest,
+    readonly tokenizer: ClipTokenizer,
+    private readonly graphs: SamplerGraphs,
+    private readonly pairWithZeros: EngineSession,
+    private readonly toRgb8: EngineSession,
+    private readonly options: PipelineOptions,
+  ) {}
+
+  static async load(engine: OrtEngine, reader: PackageReader, options: PipelineOptions = {}): Promise<TextToImagePipeline> {
+    const manifest = await readManifest(reader);
+    for (const kind of ['clip_text', 'stage_c', 'stage_b', 'stage_a'] as const) {
+      if (!manifest.components[kind]) throw new Error(`${reader.description}: the package has no ${kind} component`);
+    }
+    const tokenizer = await loadTokenizer(reader, manifest);
+    const started = performance.now();
+    const graphs = await loadSamplerGraphs(engine);
+    const pairWithZeros = await engine.createSession(await compileWeightless(buildPairWithZerosGraph()));
+    const toRgb8 = await engine.createSession(await compileWeightless(buildToRgb8Graph()));
+    options.onEvent?.({ type: 'session', component: 'sampler', ms: performance.now() - started });
+    const pipeline = new TextToImagePipeline(engine, reader, manifest, tokenizer, graphs, pairWithZeros, toRgb8, options);
+    if ((options.residency ?? 'all') === 'all') {
+      for (const kind of ['clip_text', 'stage_c', 'stage_b', 'stage_a'] as const) await pipeline.session(kind);
+    }
+    return pipeline;
+  }
+
+  private async session(kind: ModelKind): Promise<EngineSession> {
+    const existing = this.sessions.get(kind);
+    if (existing) return existing;
+    const c = this.manifest.components[kind]!;
+    const started = performance.now();
+    const externalData = await Promise.all(c.chunks.map(async (f) => ({ path: f.path, data: await this.reader.file(f.path) })));
+    const graph = await this.reader.file(c.graph.path);
+    const model = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
+    const session = await this.engine.createSession({ model, externalData });
+    this.options.onEvent?.({ type: 'session', component: kind, ms: performance.now() - started });
+    this.sessions.set(kind, session);
+    return session;
+  }
+
+  private async done(kind: ModelKind): Promise<void> {
+    if ((this.options.residency ?? 'all') !== 'sequential') return;
+    await this.sessions.get(kind)?.release();
+    this.sessions.delete(kind);
+  }
+
+  async generate(req: GenerationRequest, opts: { onEvent?: PipelineListener; signal?: AbortSignal } = {}): Promise<GenerationResult> {
+    const emit: PipelineListener = (e) => {
+      this.options.onEvent?.(e);
+      opts.onEvent?.(e);
+    };
+    const { engine } = this;
+    const n = req.numImages ?? 1;
+    const seed = req.seed ?? BigInt(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]);
+    const generator = new TorchGenerator(seed);
+    const presetName = req.sampler ?? 'official';
+    const samplerC = samplerPreset(presetName, 'stageC');
+    const samplerB = samplerPreset(presetName, 'stageB');
+    const guidedC = isGuided(samplerC, req.stageC.cfg);
+    const guidedB = isGuided(samplerB, req.stageB.cfg);
+    const sizes = latentSizes(req.width, req.height);
+    const readbacksBefore = engine.readbacks;
+    const timings = { text_encoder: 0, prior: 0, decoder: 0, vqgan: 0, inference: 0 };
+    const t0 = performance.now();
+    const stage = async <T>(name: GenerationStage, fn: () => Promise<T>): Promise<T> => {
+      opts.signal?.throwIfAborted();
+      emit({ type: 'stage-start', stage: name });
+      const s = performance.now();
+      const out = await fn();
+      timings[name] = (performance.now() - s) / 1000;
+      emit({ type: 'stage-end', stage: name, ms: timings[name] * 1000 });
+      return out;
+    };
+
+    // Text: conditional rows, and [cond; uncond] rows when any stage guides.
+    const text = await stage('text_encoder', async () => {
+      const clip = await this.session('clip_text');
+      const encode = async (prompts: string[]) => {
+        const enc = prompts.map((p) => this.tokenizer.encode(p));
+        const L = enc[0].inputIds.length;
+        const ids = BigInt64Array.from(enc.flatMap((e) => e.inputIds.map(BigInt)));
+        const mask = BigInt64Array.from(enc.flatMap((e) => e.attentionMask.map(BigInt)));
+        const out = await clip.run({
+          input_ids: engine.tensor({ dtype: 'int64', dims: [prompts.length, L], data: ids }),
+          attention_mask: engine.tensor({ dtype: 'int64', dims: [prompts.length, L], data: mask }),
+        });
+        const pooled = out.text_embeds;
+        return { hidden: out.hidden_states_last_layer, pooled: pooled.reshape([pooled.dims[0], 1, pooled.dims[1]]) };
+      };
+      const prompts = Array<string>(n).fill(req.prompt);
+      const negatives = Array<string>(n).fill(req.negativePrompt ?? '');
+      const cond = !guidedC || !guidedB ? await encode(prompts) : undefined;
+      const pair = guidedC || guidedB ? await encode([...prompts, ...negatives]) : undefined;
+      await this.done('clip_text');
+      return { cond, pair };
+    });
+
+    const stageCResult = await stage('prior', async () => {
+      const net = await this.session('stage_c');
+      const emb = guidedC ? text.pair! : text.cond!;
+      const result = await this.sample('prior', samplerC, req.stageC, [n, 16, ...sizes.stageC], generator, emit, opts.signal,
+        (x, r) => net.run({ x, r, clip_text: emb.hidden, clip_text_pooled: emb.pooled }).then((o) => o.output));
+      await this.done('stage_c');
+      return result;
+    });
+
+    const latents = await stage('decoder', async () => {
+      const net = await this.session('stage_b');
+      const effnet = guidedB ? (await this.pairWithZeros.run({ a: stageCResult })).pair : stageCResult;
+      const pooled = (guidedB ? text.pair! : text.cond!).pooled;
+      const cIn = (this.manifest.components.stage_b!.config as { kwargs: { c_in: number } }).kwargs.c_in;
+      const result = await this.sample('decoder', samplerB, req.stageB, [n, cIn, ...sizes.stageB], generator, emit, opts.signal,
+        (x, r) => net.run({ x, r, effnet, clip: pooled }).then((o) => o.output));
+      await this.done('stage_b');
+      return result;
+    });
+
+    const images = await stage('vqgan', async () => {
+      const net = await this.session('stage_a');
+      const decoded = (await net.run({ latents })).decoded;
+      const rgb = (await this.toRgb8.run({
+        image: decoded,
+        crop: engine.tensor({ dtype: 'int64', dims: [2], data: BigInt64Array.from([BigInt(req.height), BigInt(req.width)]) }),
+      })).rgb;
+      const host = await engine.read(rgb);
+      await this.done('stage_a');
+      const bytes = host.data as Uint8Array;
+      const per = req.width * req.height * 3;
+      return Array.from({ length: n }, (_, i) => ({ width: req.width, height: req.height, rgb: bytes.slice(i * per, (i + 1) * per) }));
+    });
+    timings.inference = (performance.now() - t0) / 1000;
+    return { images, seed: BigInt.asUintN(64, BigInt(seed)), timings, readbacks: engine.readbacks - readbacksBefore };
+  }
+
+  private sample(
+    stage: 'prior' | 'decoder',
+    sampler: SamplerConfig,
+    settings: { steps: number; cfg: number },
+    shape: number[],
+    generator: TorchGenerator,
+    emit: PipelineListener,
+    signal: AbortSignal | undefined,
+    model: (x: Tensor, r: Tensor) => Promise<Tensor>,
+  ): Promise<Tensor> {
+    const started = performance.now();
+    return sampleStageOnDevice({
+      engine: this.engine, graphs: this.graphs, sampler, steps: settings.steps, cfg: settings.cfg, shape, model, signal,
+      noise: (s) => generator.randn(s),
+      onStep: ({ step, steps }) => emit({ type: 'step', stage, step: step + 1, steps, ms: performance.now() - started }),
+    });
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
+    await releaseSamplerGraphs(this.graphs);
+    await this.pairWithZeros.release();
+    await this.toRgb8.release();
+  }
+}
+
+async function loadTokenizer(reader: PackageReader, manifest: PackageManifest): Promise<ClipTokenizer> {
+  const files = new Map((manifest.tokenizer ?? []).map((f) => [f.path.replace(/^tokenizer\//, ''), f.path]));
+  const text = async (name: string) => (files.has(name) ? reader.text(files.get(name)!) : undefined);
+  if (!files.size) throw new Error(`${reader.description}: the package has no tokenizer files`);
+  return createClipTokenizer({
+    tokenizerJson: await text('tokenizer.json'),
+    vocab: await text('vocab.json'),
+    merges: await text('merges.txt'),
+    tokenizerConfig: await text('tokenizer_config.json'),
+    specialTokensMap: await text('special_tokens_map.json'),
+  });
+}
