@@ -44,7 +44,7 @@ async function runStage(stage: 'c' | 'b', backend: 'node' | 'wasm', noiseFrom: '
     : buildStageB(parseStageBConfig(await readGoldenJson('stage_b_config.json')));
   const weights = checkpointSource([await openGolden(`stage_${stage}_weights.safetensors`)], stage === 'c' ? 'stage_c' : 'stage_b');
   const session = await engine.createSession(await compileInMemory(net, weights));
-  const cond = stage === 'c'
+  const cond: Record<string, Tensor> = stage === 'c'
     ? { clip_text: await pairTensor(engine, file, 'clip_text'), clip_text_pooled: await pairTensor(engine, file, 'clip_text_pooled') }
     : { effnet: await pairTensor(engine, file, 'effnet'), clip: await pairTensor(engine, file, 'clip') };
   const graphs = await loadSamplerGraphs(engine);
