@@ -35,6 +35,8 @@ export class ModelContext {
   private source?: WeightSource;
   private lastRead?: { name: string; data: Promise<Float32Array> };
   private readonly defined = new Set<string>();
+  /** Checkpoint tensors stored block-quantized (int8/int4); everything else keeps float precision. */
+  readonly quantizedSources = new Set<string>();
 
   constructor(name: string, options: BuildOptions = {}) {
     this.g = new Graph(name);
@@ -169,6 +171,7 @@ export class ModelContext {
       if (!this.defined.has(packedName)) {
         this.defined.add(packedName);
         this.expect(w.name, w.shape);
+        this.quantizedSources.add(w.name);
         g.weight(packedName, 'uint8', [outF, nBlocks, (QUANT_BLOCK_SIZE * bits) / 8], async () => (await quantized()).packed);
         g.weight(scalesName, 'float32', [outF * nBlocks], async () => {
           const s = (await quantized()).scales;

@@ -62,3 +62,21 @@ export function quantizeBlockwise(w: Float32Array, n: number, k: number, bits: 4
   }
   return { packed, scales, nBlocks };
 }
+
+/** The weights MatMulNBits computes with: (q − 2^(bits−1))·scale, [N, K] float32 (tests and error reports). */
+export function dequantizeBlockwise(q: BlockQuantized, n: number, k: number, bits: 4 | 8, blockSize: number): Float32Array {
+  const out = new Float32Array(n * k);
+  const zero = 1 << (bits - 1);
+  const blobBytes = (blockSize * bits) / 8;
+  for (let row = 0; row < n; row++) {
+    for (let b = 0; b < q.nBlocks; b++) {
+      const scale = q.scales[row * q.nBlocks + b];
+      const blob = (row * q.nBlocks + b) * blobBytes;
+      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) {
+        const v = bits === 8 ? q.packed[blob + i] : (q.packed[blob + (i >> 1)] >> ((i & 1) * 4)) & 15;
+        out[row * k + b * blockSize + i] = (v - zero) * scale;
+      }
+    }
+  }
+  return out;
+}
