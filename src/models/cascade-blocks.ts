@@ -155,6 +155,11 @@ export function multiHeadAttention(ctx: ModelContext, q: string, k: string, v: s
  * gen_r_embedding: r [B] → [B,c_r] = [sin(r·10⁴·f_k), cos(r·10⁴·f_k)], f_k = exp(−k·ln(10⁴)/(c_r/2 − 1)).
  * The table is float64 exp rounded to float32, which is what PyTorch's scalar kernels compute; r·10⁴ and the
  * product are float32 as in PyTorch (one ulp of r moves the angle by ~6e-4, so nothing here may be fp16).
+ *
+ * Angles reach 10⁴ rad. GPU sin/cos lose accuracy on such arguments (SwiftShader: ~2e-4), so the angle is
+ * first reduced modulo 2π in float32 with a three-part 2π (Cody–Waite): k = round(θ/2π); k·C1 is exact
+ * (C1 has 8 significant bits, k ≤ 2¹¹) and so is θ − k·C1; the remaining error is ~3e-7 rad, independent of
+ * the kernel's accuracy for large arguments.
  */
 export function rEmbedding(ctx: ModelContext, r: string, cR: number): string {
   const g = ctx.g;
@@ -163,8 +168,21 @@ export function rEmbedding(ctx: ModelContext, r: string, cR: number): string {
   const freqs = rEmbeddingFrequencies(cR);
   const scaled = g.node('Mul', [r, g.f32([10000], [])]);
   const angles = g.node('Mul', [g.node('Unsqueeze', [scaled, g.i64([1])]), g.f32(Array.from(freqs), [1, half])]);
-  return g.node('Concat', [g.node('Sin', [angles]), g.node('Cos', [angles])], { axis: 1 });
+  const [c1, c2, c3] = TWO_PI_PARTS;
+  const k = g.node('Round', [g.node('Mul', [angles, g.f32([1 / (2 * Math.PI)], [])])]);
+  let reduced = g.node('Sub', [angles, g.node('Mul', [k, g.f32([c1], [])])]);
+  reduced = g.node('Sub', [reduced, g.node('Mul', [k, g.f32([c2], [])])]);
+  reduced = g.node('Sub', [reduced, g.node('Mul', [k, g.f32([c3], [])])]);
+  return g.node('Concat', [g.node('Sin', [reduced]), g.node('Cos', [reduced])], { axis: 1 });
 }
+
+/** 2π = C1 + C2 + C3 with C1 = 201/32 exact in 8 bits, C2 = float32(2π − C1), C3 = float32(the rest). */
+const TWO_PI_PARTS: readonly [number, number, number] = (() => {
+  const c1 = 6.28125;
+  const c2 = Math.fround(2 * Math.PI - c1);
+  const c3 = Math.fround(2 * Math.PI - c1 - c2);
+  return [c1, c2, c3];
+})();
 
 export function rEmbeddingFrequencies(cR: number): Float32Array {
   const half = cR / 2;
