@@ -14,6 +14,7 @@ import type { Tensor } from 'onnxruntime-common';
 import type { OrtEngine, EngineSession } from '../engine/ort-engine.ts';
 import type { ModelKind } from '../models/checkpoint-source.ts';
 import type { PackageManifest } from '../models/model-package.ts';
+import type { StageAConfig } from '../models/stage-a.ts';
 import { buildPairWithZerosGraph, buildToRgb8Graph, compileWeightless } from '../models/pipeline-graphs.ts';
 import { isGuided, loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice, type SamplerGraphs } from './device-sampler.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
@@ -22,6 +23,7 @@ import type { GenerationStage, PipelineListener } from './events.ts';
 import { latentSizes } from './latent-size.ts';
 import { readManifest, type PackageReader } from './package-reader.ts';
 import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './samplers/presets.ts';
+import { StageADecoder, type StageATiling } from './tiled-decode.ts';
 import { TorchGenerator, type TorchSeed } from './torch-generator.ts';
 
 export interface GenerationRequest {
@@ -61,11 +63,14 @@ export interface PipelineOptions {
    */
   residency?: 'all' | 'sequential';
   onEvent?: PipelineListener;
+  /** Stage A in overlapping tiles when forced or when the device's buffer limit requires it (tiled-decode.ts). */
+  stageATiling?: StageATiling;
 }
 
 
 export class TextToImagePipeline {
   private readonly sessions = new Map<ModelKind, EngineSession>();
+  private stageADecoder?: StageADecoder;
   private constructor(
     readonly engine: OrtEngine,
     readonly reader: PackageReader,
@@ -188,7 +193,8 @@ export class TextToImagePipeline {
 
     const images = await stage('vqgan', async () => {
       const net = await this.session('stage_a');
-      const decoded = (await net.run({ latents })).decoded;
+      this.stageADecoder ??= new StageADecoder(engine, this.manifest.components.stage_a!.config as StageAConfig, this.options.stageATiling);
+      const decoded = await this.stageADecoder.decode(net, latents, emit);
       const rgb = (await this.toRgb8.run({
         image: decoded,
         crop: engine.tensor({ dtype: 'int64', dims: [2], data: BigInt64Array.from([BigInt(req.height), BigInt(req.width)]) }),
@@ -224,6 +230,7 @@ export class TextToImagePipeline {
   async release(): Promise<void> {
     for (const s of this.sessions.values()) await s.release();
     this.sessions.clear();
+    await this.stageADecoder?.release();
     await releaseSamplerGraphs(this.graphs);
     await this.pairWithZeros.release();
     await this.toRgb8.release();

@@ -105,3 +105,27 @@ describe('tiled Stage A decode equals the untiled decode', () => {
     expect(r.rel).toBeLessThanOrEqual(1e-5);
   });
 });
+
+describe('TextToImagePipeline with stageATiling', () => {
+  it('gives the same 8-bit image tiled (8-px cores) as untiled, still with one read-back', async () => {
+    const { writeDemoModel } = await import('../models/demo-model.ts');
+    const { memoryPackageReader } = await import('./package-reader.ts');
+    const { TextToImagePipeline } = await import('./text-to-image.ts');
+    const files = new Map<string, Uint8Array>();
+    await writeDemoModel({ write: async (path, bytes) => void files.set(path, bytes) });
+    const request = { prompt: 'a cat', width: 256, height: 192, seed: 5, stageC: { steps: 2, cfg: 4 }, stageB: { steps: 2, cfg: 1.1 } };
+    const generate = async (stageATiling?: StageATiling) => {
+      const pipeline = await TextToImagePipeline.load(await nodeEngine(), memoryPackageReader('demo', files), { stageATiling });
+      const logs: string[] = [];
+      const out = await pipeline.generate(request, { onEvent: (e) => void (e.type === 'log' && logs.push(e.message)) });
+      await pipeline.release();
+      return { out, logs };
+    };
+    const plain = await generate();
+    const tiled = await generate({ tileSize: 8 });
+    expect(plain.logs).toEqual([]);
+    expect(tiled.logs[0]).toMatch(/48×64 latents in 6×8 tiles/);
+    expect(tiled.out.readbacks).toBe(1);
+    expect(Buffer.from(tiled.out.images[0].rgb).equals(Buffer.from(plain.out.images[0].rgb))).toBe(true);
+  });
+});
