@@ -35,11 +35,11 @@ describe.skipIf(!present)('golden Stage C compiled and run in the browser', () =
   const run = (ep: GoldenEp, options: GoldenOptions): Promise<GoldenResult> =>
     browser!.page.evaluate(([u, e, o]) => window.goldenStageC!(u, e, o), [urls, ep, { worker: true, ...options }] as const);
 
-  // The app's default graph uses com.microsoft MultiHeadAttention; the plain MatMul/Softmax variant is run on
-  // WebGPU too, so a failure says whether the fused kernel or the rest of the graph is off.
+  // The default graph (plain MatMul/Softmax attention) on both EPs, and the fused MultiHeadAttention variant
+  // on WASM. The fused kernel is wrong on WebGPU (see webgpu-op-accuracy.test.ts), so it is not used there.
   const cases: { ep: GoldenEp; fusedAttention: boolean }[] = [
+    { ep: 'wasm', fusedAttention: false },
     { ep: 'wasm', fusedAttention: true },
-    { ep: 'webgpu', fusedAttention: true },
     { ep: 'webgpu', fusedAttention: false },
   ];
   for (const { ep, fusedAttention } of cases) {

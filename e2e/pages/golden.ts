@@ -59,7 +59,7 @@ interface NavigatorGpu {
 export interface GoldenOptions {
   /** Run in a module Worker made from this file (default) or on the page's main thread. */
   worker?: boolean;
-  /** buildStageC's fusedAttention: com.microsoft MultiHeadAttention (default) or MatMul/Softmax. */
+  /** buildStageC's fusedAttention: com.microsoft MultiHeadAttention or MatMul/Softmax (default). */
   fusedAttention?: boolean;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }

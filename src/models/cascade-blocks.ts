@@ -7,7 +7,7 @@
  * to [B,C,H,W] and back. Attention tokens are [B,H·W,C] in row-major pixel order, as the official
  * `x.view(B,C,-1).permute(0,2,1)` produces.
  */
-import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, silu } from '../onnx/ops.ts';
+import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, silu, sinCosReduced } from '../onnx/ops.ts';
 import type { ModelContext } from './model-context.ts';
 
 /** eps of every LayerNorm2d and clip_norm in Stage B/C. */
@@ -156,10 +156,10 @@ export function multiHeadAttention(ctx: ModelContext, q: string, k: string, v: s
  * The table is float64 exp rounded to float32, which is what PyTorch's scalar kernels compute; r·10⁴ and the
  * product are float32 as in PyTorch (one ulp of r moves the angle by ~6e-4, so nothing here may be fp16).
  *
- * Angles reach 10⁴ rad. GPU sin/cos lose accuracy on such arguments (SwiftShader: ~2e-4), so the angle is
- * first reduced modulo 2π in float32 with a three-part 2π (Cody–Waite): k = round(θ/2π); k·C1 is exact
- * (C1 has 8 significant bits, k ≤ 2¹¹) and so is θ − k·C1; the remaining error is ~3e-7 rad, independent of
- * the kernel's accuracy for large arguments.
+ * Angles reach 10⁴ rad and GPU sin/cos are coarse (WGSL allows 2⁻¹¹ absolute error; SwiftShader is off by
+ * 1.9e-4), so neither the builtin nor large arguments are used: the angle is reduced modulo 2π in float32
+ * with a three-part 2π (Cody–Waite: k = round(θ/2π); k·C1 is exact since C1 has 8 significant bits and
+ * k ≤ 2¹¹, and so is θ − k·C1; ~3e-7 rad remains), then sin/cos come from polynomials (sinCosReduced).
  */
 export function rEmbedding(ctx: ModelContext, r: string, cR: number): string {
   const g = ctx.g;
@@ -173,7 +173,8 @@ export function rEmbedding(ctx: ModelContext, r: string, cR: number): string {
   let reduced = g.node('Sub', [angles, g.node('Mul', [k, g.f32([c1], [])])]);
   reduced = g.node('Sub', [reduced, g.node('Mul', [k, g.f32([c2], [])])]);
   reduced = g.node('Sub', [reduced, g.node('Mul', [k, g.f32([c3], [])])]);
-  return g.node('Concat', [g.node('Sin', [reduced]), g.node('Cos', [reduced])], { axis: 1 });
+  const { sin, cos } = sinCosReduced(g, reduced);
+  return g.node('Concat', [sin, cos], { axis: 1 });
 }
 
 /** 2π = C1 + C2 + C3 with C1 = 201/32 exact in 8 bits, C2 = float32(2π − C1), C3 = float32(the rest). */

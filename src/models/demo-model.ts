@@ -128,7 +128,7 @@ export async function writeDemoModel(sink: PackageSink, options: DemoBuildOption
   let seed = DEMO_SEED;
   for (const model of DEMO_COMPONENTS) {
     options.onComponent?.(model.kind);
-    const build: ModelBuildOptions = { precision, fusedAttention: true };
+    const build: ModelBuildOptions = { precision };
     const ctx = buildModel(model, build);
     ctx.bind(randomWeightSource(ctx.expected, seed++));
     components[model.kind] = await writeComponent(sink, model.kind, model, build, ctx);

@@ -69,7 +69,7 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
     h = g.node('Add', [h, foldedPixelsBias(ctx, k.c_pixels, c0)]);
   }
 
-  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? true }, {
+  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? false }, {
     mayMisalign: !options.alignedOnly,
     // down: LayerNorm2d → Conv k2 s2 (floors odd sizes); up: LayerNorm2d → ConvTranspose k2 s2.
     down: (v, i) => {

@@ -17,7 +17,11 @@ import { layerNormLastAxis } from '../onnx/ops.ts';
 export interface CascadeBuildOptions extends BuildOptions {
   /** Take the zero-valued conditions (clip_img / pixels, sca, crp) as graph inputs instead of folding them. */
   conditionInputs?: boolean;
-  /** com.microsoft MultiHeadAttention (default) or plain MatMul/Softmax attention. */
+  /**
+   * com.microsoft MultiHeadAttention instead of MatMul/Softmax. Off by default: onnxruntime-web 1.30's WebGPU
+   * MultiHeadAttention returns wrong results for these shapes (e2e/webgpu-op-accuracy.test.ts: 0.4–0.9
+   * relative error with key length ≠ query length), while the plain form is exact on every backend.
+   */
   fusedAttention?: boolean;
 }
 
@@ -59,7 +63,7 @@ export function buildStageC(config: StageCConfig, options: CascadeBuildOptions =
   h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', k.c_in * p * p, c0, true, [c0, k.c_in * p * p, 1, 1]), c0);
 
   const switchLevel = k.switch_level;
-  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? true }, {
+  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? false }, {
     mayMisalign: false,
     // UpDownBlock2d: down = [1×1 conv, resample ×0.5]; up = [resample ×2, 1×1 conv]; resampling only if switch_level.
     down: (v, i) => {

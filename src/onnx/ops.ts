@@ -72,3 +72,22 @@ export function pixelShuffle(g: Graph, x: string, r: number): string {
   if (r === 1) return x;
   return g.node('DepthToSpace', [x], { blocksize: r, mode: 'CRD' });
 }
+
+/**
+ * sin and cos of x ∈ [−π, π] from their Taylor series (Horner in float32, terms to x²¹ / x²²; truncation
+ * < 1e-11, rounding ~3e-7). GPU trig builtins only promise ~2⁻¹¹ absolute accuracy (Vulkan/WGSL precision
+ * rules; SwiftShader measured 1.9e-4), far too coarse for the timestep embedding; plain Mul/Add are exact
+ * float32 everywhere.
+ */
+export function sinCosReduced(g: Graph, x: string): { sin: string; cos: string } {
+  const u = g.node('Mul', [x, x]);
+  const horner = (coefs: number[]) => {
+    let p = g.f32([coefs[coefs.length - 1]], []);
+    for (let i = coefs.length - 2; i >= 0; i--) p = g.node('Add', [g.node('Mul', [p, u]), g.f32([coefs[i]], [])]);
+    return p;
+  };
+  const fact = (n: number) => { let f = 1; for (let i = 2; i <= n; i++) f *= i; return f; };
+  const sinCoefs = Array.from({ length: 11 }, (_, n) => (n % 2 ? -1 : 1) / fact(2 * n + 1));
+  const cosCoefs = Array.from({ length: 12 }, (_, n) => (n % 2 ? -1 : 1) / fact(2 * n));
+  return { sin: g.node('Mul', [x, horner(sinCoefs)]), cos: horner(cosCoefs) };
+}

@@ -65,7 +65,7 @@ export const command: CliCommand = {
       const first = files[0];
       const shapes = { name: first.name, has: (t: string) => files.some((f) => f.has(t)), shape: (t: string) => files.find((f) => f.has(t))?.info(t).shape };
       const model = configs.get(kind) ?? presetFor(kind, shapes);
-      const build: ModelBuildOptions = { precision, fusedAttention: true };
+      const build: ModelBuildOptions = { precision };
       if (kind === 'stage_a' && values['stage-a-scale']) build.scaleFactor = Number(values['stage-a-scale']);
       const ctx = buildModel(model, build);
       ctx.bind(checkpointSource(files, kind));

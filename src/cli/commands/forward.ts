@@ -17,7 +17,7 @@ import type { CliCommand } from '../main.ts';
 
 const USAGE =
   'npm run cli -- forward --config C.json --weights W.safetensors [--weights W2.safetensors …] --inputs I.safetensors ' +
-  '[--prefix P] --out O.safetensors [--backend node|wasm] [--precision fp32|fp16|int8|int4] [--plain-attention]';
+  '[--prefix P] --out O.safetensors [--backend node|wasm] [--precision fp32|fp16|int8|int4] [--fused-attention]';
 
 export const command: CliCommand = {
   summary: 'run one forward pass of a Stage C/B/A or CLIP graph on inputs from a safetensors file',
@@ -30,7 +30,7 @@ export const command: CliCommand = {
       out: { type: 'string' },
       backend: { type: 'string' },
       precision: { type: 'string' },
-      'plain-attention': { type: 'boolean', default: false },
+      'fused-attention': { type: 'boolean', default: false },
     }, USAGE);
     const model = parseModelConfig(JSON.parse(await readFile(required(values.config, '--config', USAGE), 'utf8')));
     if (!values.weights?.length) throw new UsageError('missing --weights', USAGE);
@@ -46,7 +46,7 @@ export const command: CliCommand = {
     if (missing.length) throw new Error(`${inputs.name} lacks required input(s) ${missing.map((n) => prefix + n).join(', ')} for ${model.kind}`);
     const conditionInputs = io.optional.some((o) => has(o.name));
 
-    const ctx = buildModel(model, { precision, conditionInputs, fusedAttention: !values['plain-attention'] });
+    const ctx = buildModel(model, { precision, conditionInputs, fusedAttention: values['fused-attention'] });
     const files = await Promise.all(values.weights.map((p) => SafetensorsFile.open(fileSource(p))));
     const runner = await createNodeRunner(await compileInMemory(ctx, checkpointSource(files, model.kind)), backend);
 

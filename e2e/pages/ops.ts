@@ -1,0 +1,90 @@
+/**
+ * Runs each op pattern our graphs use, on random inputs with the shapes of the tiny models, on WebGPU and on
+ * WASM, and reports max|webgpu − wasm| / max|wasm| per pattern. Tells which kernel of a GPU (or SwiftShader)
+ * is not exact enough when a whole-model comparison fails.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import { Graph } from '../../src/onnx/graph.ts';
+import { gelu, layerNormLastAxis } from '../../src/onnx/ops.ts';
+import { serializeToMemory } from '../../src/onnx/serialize.ts';
+import { ModelContext } from '../../src/models/model-context.ts';
+import { multiHeadAttention, rEmbedding } from '../../src/models/cascade-blocks.ts';
+import { TorchGenerator } from '../../src/pipeline/torch-generator.ts';
+
+export interface OpAccuracy {
+  name: string;
+  rel: number;
+}
+
+declare global {
+  interface Window {
+    opsReady?: boolean;
+    opAccuracy?: () => Promise<OpAccuracy[]>;
+  }
+}
+
+type Case = { name: string; build: (g: Graph, ctx: ModelContext) => void; inputs: Record<string, number[]> };
+
+const cases: Case[] = [
+  { name: 'gelu (Erf)', inputs: { x: [2, 64, 128] }, build: (g) => g.output(gelu(g, 'x'), 'y', 'float32') },
+  { name: 'layernorm C=48', inputs: { x: [2, 54, 48] }, build: (g) => g.output(layerNormLastAxis(g, 'x', 48, 1e-6), 'y', 'float32') },
+  { name: 'softmax', inputs: { x: [2, 4, 54, 62] }, build: (g) => g.output(g.node('Softmax', [g.node('Mul', ['x', g.f32([3], [])])], { axis: -1 }), 'y', 'float32') },
+  { name: 'matmul 48x192', inputs: { x: [2, 54, 48], w: [48, 192] }, build: (g) => g.output(g.node('MatMul', ['x', 'w']), 'y', 'float32') },
+  { name: 'reduceL2 spatial', inputs: { x: [2, 6, 9, 192] }, build: (g) => g.output(g.node('ReduceL2', ['x', g.i64([1, 2])], { keepdims: 1 }), 'y', 'float32') },
+  { name: 'depthwise conv', inputs: { x: [2, 48, 6, 9], w: [48, 1, 3, 3], b: [48] }, build: (g) => g.output(g.node('Conv', ['x', 'w', 'b'], { group: 48, kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'y', 'float32') },
+  {
+    name: 'r embedding (sin/cos of r·1e4)', inputs: { r: [4] },
+    build: (g, ctx) => g.output(rEmbedding(ctx, 'r', 64), 'y', 'float32'),
+  },
+  {
+    name: 'attention plain h4 d12', inputs: { q: [2, 54, 48], k: [2, 62, 48], v: [2, 62, 48] },
+    build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 48, 4, false), 'y', 'float32'),
+  },
+  {
+    name: 'attention fused MHA h4 d12', inputs: { q: [2, 54, 48], k: [2, 62, 48], v: [2, 62, 48] },
+    build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 48, 4, true), 'y', 'float32'),
+  },
+  {
+    name: 'attention fused MHA h2 d16', inputs: { q: [2, 54, 32], k: [2, 62, 32], v: [2, 62, 32] },
+    build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 32, 2, true), 'y', 'float32'),
+  },
+  {
+    name: 'attention fused MHA h2 d64', inputs: { q: [2, 54, 128], k: [2, 62, 128], v: [2, 62, 128] },
+    build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 128, 2, true), 'y', 'float32'),
+  },
+];
+
+async function runCase(c: Case, ep: 'webgpu' | 'wasm', feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+  const ctx = new ModelContext(c.name.replace(/\W+/g, '_'));
+  for (const [name, dims] of Object.entries(c.inputs)) ctx.g.input(name, 'float32', dims);
+  c.build(ctx.g, ctx);
+  const m = await serializeToMemory(ctx.g);
+  const s = await ort.InferenceSession.create(m.model, { executionProviders: [ep], externalData: m.externalData });
+  const out = await s.run(feeds);
+  const data = (await out.y.getData()) as Float32Array;
+  await s.release();
+  return data;
+}
+
+window.opAccuracy = async () => {
+  const results: OpAccuracy[] = [];
+  const gen = new TorchGenerator(7);
+  for (const c of cases) {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, dims] of Object.entries(c.inputs)) {
+      const data = name === 'r' ? Float32Array.from([0.99358, 0.7, 0.31, 0.0071]) : gen.randn(dims);
+      feeds[name] = new ort.Tensor('float32', data, dims);
+    }
+    const a = await runCase(c, 'wasm', feeds);
+    const b = await runCase(c, 'webgpu', feeds);
+    let diff = 0;
+    let mag = 0;
+    for (let i = 0; i < a.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      mag = Math.max(mag, Math.abs(a[i]));
+    }
+    results.push({ name: c.name, rel: diff / mag });
+  }
+  return results;
+};
+window.opsReady = true;
