@@ -103,8 +103,9 @@ export function timestepBlock(ctx: ModelContext, x: string, prefix: string, c: n
 }
 
 /**
- * AttnBlock (self_attn: keys/values = [normed pixel tokens; kv_mapper(cond)]):
- * x [B,H,W,C]; condSilu = SiLU(cond tokens) [B,S,c_cond], shared by all blocks.
+ * AttnBlock (self_attn: keys/values = [normed pixel tokens; kv]): x [B,H,W,C]; kv = kv_mapper(SiLU(cond
+ * tokens)) [B,S,C], computed by the caller (in the same graph, or once per generation by the conditioning
+ * graph — see cascade-unet.ts ConditioningKv).
  */
 export function attnBlock(
   ctx: ModelContext,
@@ -112,13 +113,11 @@ export function attnBlock(
   prefix: string,
   c: number,
   nhead: number,
-  cCond: number,
-  condSilu: string,
+  kv: string,
   selfAttn: boolean,
   fused: boolean,
 ): string {
   const g = ctx.g;
-  const kv = ctx.linear(condSilu, `${prefix}.kv_mapper.1`, cCond, c);
   const n = g.node('Reshape', [layerNorm2d(ctx, x, c), g.i64([0, -1, c])]);
   const keys = selfAttn ? g.node('Concat', [n, kv], { axis: 1 }) : kv;
   const inW = { name: `${prefix}.attention.attn.in_proj_weight`, shape: [3 * c, c] };
@@ -193,4 +192,9 @@ export function rEmbeddingFrequencies(cR: number): Float32Array {
 
 export function siluTokens(ctx: ModelContext, cond: string): string {
   return silu(ctx.g, cond);
+}
+
+/** An AttnBlock's kv_mapper: SiLU(cond) [B,S,c_cond] → [B,S,C] (Sequential index 1 is the Linear). */
+export function kvMapper(ctx: ModelContext, condSilu: string, prefix: string, cCond: number, c: number): string {
+  return ctx.linear(condSilu, `${prefix}.kv_mapper.1`, cCond, c);
 }

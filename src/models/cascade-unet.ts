@@ -10,7 +10,7 @@
  * - if the up-sampled x differs in size from the skip, x is bilinearly resized (align_corners) to it first.
  */
 import { nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
-import { attnBlock, feedForwardBlock, resBlock, timestepBlock, type TimeConditioning } from './cascade-blocks.ts';
+import { attnBlock, feedForwardBlock, kvMapper, resBlock, timestepBlock, type TimeConditioning } from './cascade-blocks.ts';
 import { selfAttnAt, type UNetKwargs } from './cascade-config.ts';
 import type { ModelContext } from './model-context.ts';
 
@@ -23,11 +23,34 @@ export interface LevelTransitions {
   mayMisalign: boolean;
 }
 
+/**
+ * Where an AttnBlock gets its kv_mapper(SiLU(cond)) [B,S,C]: computed in the graph, or — in a split build — a
+ * graph input produced once per generation by the conditioning graph (the tokens do not change between
+ * steps, so recomputing 64 kv_mappers per step is waste, and their weights need not stay resident).
+ */
+export type ConditioningKv = (blockPrefix: string, c: number) => string;
+
 export interface UNetConditioning {
   time: TimeConditioning;
-  /** SiLU(cond tokens) [B,S,c_cond], shared by every AttnBlock's kv_mapper. */
-  condSilu: string;
+  kv: ConditioningKv;
   fusedAttention: boolean;
+}
+
+/** Every AttnBlock of a config as [state-dict prefix, level] (each once, although repeat passes reuse them). */
+export function attentionBlocks(k: UNetKwargs): [string, number][] {
+  const out: [string, number][] = [];
+  const levels = k.c_hidden.length;
+  const scan = (listPrefix: string, level: number, layers: number) => {
+    const cfg = k.level_config[level];
+    for (let layer = 0; layer < layers; layer++) {
+      [...cfg].forEach((type, i) => {
+        if (type === 'A') out.push([`${listPrefix}.${layer * cfg.length + i}`, level]);
+      });
+    }
+  };
+  for (let i = 0; i < levels; i++) scan(`down_blocks.${i}`, i, k.blocks[0][i]);
+  for (let j = 0; j < levels; j++) scan(`up_blocks.${j}`, levels - 1 - j, k.blocks[1][j]);
+  return out;
 }
 
 function runLevelBlocks(
@@ -55,7 +78,7 @@ function runLevelBlocks(
             x = timestepBlock(ctx, x, prefix, c, cond.time);
             break;
           case 'A':
-            x = attnBlock(ctx, x, prefix, c, k.nhead[level], k.c_cond, cond.condSilu, selfAttnAt(k, level), cond.fusedAttention);
+            x = attnBlock(ctx, x, prefix, c, k.nhead[level], cond.kv(prefix, c), selfAttnAt(k, level), cond.fusedAttention);
             break;
           case 'F':
             x = feedForwardBlock(ctx, x, prefix, c);
@@ -105,4 +128,38 @@ export function unetBody(ctx: ModelContext, k: UNetKwargs, x: string, cond: UNet
     if (level > 0) x = ctx.g.scope(`up_upscalers.${j}`, () => t.up(x, j, level));
   }
   return x;
+}
+
+/**
+ * Which graph a Stage C/B build produces:
+ * - 'full': one graph, conditioning tokens in, ε out (forward goldens, the CLI);
+ * - 'step': the per-step network; each AttnBlock's kv is a graph input `kv.<block prefix>` [B,S,C];
+ * - 'conditioning': once per generation, conditioning inputs → every `kv.<block prefix>`.
+ * 'step' + 'conditioning' compute exactly what 'full' computes.
+ */
+export type CascadePart = 'full' | 'step' | 'conditioning';
+
+export function kvInputName(blockPrefix: string): string {
+  return `kv.${blockPrefix}`;
+}
+
+/** The kv source of a 'full' (computed from SiLU(cond) here) or 'step' (graph inputs) build. */
+export function conditioningKv(ctx: ModelContext, part: 'full' | 'step', condSilu: () => string, cCond: number): ConditioningKv {
+  const made = new Map<string, string>();
+  return (prefix, c) => {
+    let v = made.get(prefix);
+    if (!v) {
+      v = part === 'step' ? ctx.g.input(kvInputName(prefix), 'float32', ['B', 'S', c]) : kvMapper(ctx, condSilu(), prefix, cCond, c);
+      made.set(prefix, v);
+    }
+    return v;
+  };
+}
+
+/** The 'conditioning' graph's outputs: kv_mapper(SiLU(cond)) of every AttnBlock. */
+export function conditioningOutputs(ctx: ModelContext, k: UNetKwargs, condSilu: string): void {
+  for (const [prefix, level] of attentionBlocks(k)) {
+    const c = k.c_hidden[level];
+    ctx.g.output(ctx.g.scope(prefix, () => kvMapper(ctx, condSilu, prefix, k.c_cond, c)), kvInputName(prefix), 'float32', ['B', 'S', c]);
+  }
 }

@@ -24,6 +24,11 @@ export interface BuildOptions {
    * or the VQ codebook of Stage A, which text-to-image never uses). Matched by prefix.
    */
   ignoredPrefixes?: string[];
+  /**
+   * The graph is one part of a network (a split build): the checkpoint holds the other part's tensors too, so
+   * only missing and mis-shaped tensors are errors. Validate the whole checkpoint against a full build.
+   */
+  partial?: boolean;
 }
 
 export class ModelContext {
@@ -32,6 +37,7 @@ export class ModelContext {
   /** Checkpoint tensor name → expected shape. */
   readonly expected = new Map<string, readonly number[]>();
   readonly ignoredPrefixes: string[];
+  readonly partial: boolean;
   private source?: WeightSource;
   private lastRead?: { name: string; data: Promise<Float32Array> };
   private readonly defined = new Set<string>();
@@ -42,6 +48,7 @@ export class ModelContext {
     this.g = new Graph(name);
     this.precision = options.precision ?? 'fp32';
     this.ignoredPrefixes = options.ignoredPrefixes ?? [];
+    this.partial = options.partial ?? false;
   }
 
   /** Declares that the checkpoint must hold `name` with `shape`. */
@@ -109,9 +116,9 @@ export class ModelContext {
         shapeMismatches.push({ name, expected: shape, actual: t.shape });
       }
     }
-    const unexpected = [...source.names()].filter(
-      (n) => !this.expected.has(n) && !this.ignoredPrefixes.some((p) => n.startsWith(p)),
-    );
+    const unexpected = this.partial
+      ? []
+      : [...source.names()].filter((n) => !this.expected.has(n) && !this.ignoredPrefixes.some((p) => n.startsWith(p)));
     if (missing.length || unexpected.length || shapeMismatches.length) {
       throw new WeightMismatchError(source.description, missing.sort(), unexpected.sort(), shapeMismatches);
     }

@@ -12,7 +12,7 @@
 import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, pixelShuffle, pixelUnshuffle, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
 import { CASCADE_LN_EPS, layerNorm2d, rEmbedding, siluTokens, type TimeConditioning } from './cascade-blocks.ts';
 import type { StageBConfig } from './cascade-config.ts';
-import { unetBody } from './cascade-unet.ts';
+import { conditioningKv, conditioningOutputs, unetBody } from './cascade-unet.ts';
 import { ModelContext } from './model-context.ts';
 import type { CascadeBuildOptions } from './stage-c.ts';
 
@@ -26,13 +26,18 @@ export interface StageBBuildOptions extends CascadeBuildOptions {
 
 export function buildStageB(config: StageBConfig, options: StageBBuildOptions = {}): ModelContext {
   const k = config.kwargs;
-  const ctx = new ModelContext('stage_b', options);
+  const part = options.part ?? 'full';
+  const ctx = new ModelContext(part === 'conditioning' ? 'stage_b_cond' : 'stage_b', { ...options, partial: part !== 'full' });
   const g = ctx.g;
   const withInputs = options.conditionInputs ?? false;
+  if (part === 'conditioning') {
+    conditioningOutputs(ctx, k, siluTokens(ctx, conditioningTokens(ctx, config)));
+    return ctx;
+  }
   const x = g.input('x', 'float32', ['B', k.c_in, 'h', 'w']);
   const r = g.input('r', 'float32', ['B']);
   const effnet = g.input('effnet', 'float32', ['B', k.c_effnet, 'he', 'we']);
-  const clip = g.input('clip', 'float32', ['B', 1, k.c_clip]);
+  const condSilu = part === 'full' ? siluTokens(ctx, conditioningTokens(ctx, config)) : '';
   const pixels = withInputs ? g.input('pixels', 'float32', ['B', k.c_pixels, 'ph', 'pw']) : undefined;
   const time: TimeConditioning = {
     cR: k.c_r,
@@ -40,10 +45,7 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
     conds: k.t_conds.map((name) => ({ name, embed: withInputs ? rEmbedding(ctx, g.input(name, 'float32', ['B']), k.c_r) : undefined })),
   };
 
-  // Conditioning tokens [B, c_clip_seq, c_cond] = clip_norm(clip_mapper(pooled) cut into tokens).
-  const cc = k.c_cond;
-  const tokens = g.node('Reshape', [ctx.linear(clip, 'clip_mapper', k.c_clip, cc * k.c_clip_seq), g.i64([0, k.c_clip_seq, cc])]);
-  const cond = layerNormLastAxis(g, tokens, cc, CASCADE_LN_EPS);
+  const kv = conditioningKv(ctx, part, () => condSilu, k.c_cond);
 
   // Embedding: PixelUnshuffle(p) → 1×1 conv → LayerNorm2d (channels-last [B,h/p,w/p,c0]).
   const p = k.patch_size;
@@ -69,7 +71,7 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
     h = g.node('Add', [h, foldedPixelsBias(ctx, k.c_pixels, c0)]);
   }
 
-  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? false }, {
+  h = unetBody(ctx, k, h, { time, kv, fusedAttention: options.fusedAttention ?? false }, {
     mayMisalign: !options.alignedOnly,
     // down: LayerNorm2d → Conv k2 s2 (floors odd sizes); up: LayerNorm2d → ConvTranspose k2 s2.
     down: (v, i) => {
@@ -92,6 +94,16 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
   const out = ctx.linear(layerNorm2d(ctx, h, c0), 'clf.1', c0, cOut, true, [cOut, c0, 1, 1]);
   g.output(pixelShuffle(g, nhwcToNchw(g, out), p), 'output', 'float32', ['B', k.c_out, 'h', 'w']);
   return ctx;
+}
+
+/** Conditioning tokens [B, c_clip_seq, c_cond] = clip_norm(clip_mapper(clip [B,1,c_clip]) cut into tokens). */
+function conditioningTokens(ctx: ModelContext, config: StageBConfig): string {
+  const k = config.kwargs;
+  const g = ctx.g;
+  const clip = g.input('clip', 'float32', ['B', 1, k.c_clip]);
+  const cc = k.c_cond;
+  const tokens = g.node('Reshape', [ctx.linear(clip, 'clip_mapper', k.c_clip, cc * k.c_clip_seq), g.i64([0, k.c_clip_seq, cc])]);
+  return layerNormLastAxis(g, tokens, cc, CASCADE_LN_EPS);
 }
 
 /** A kernel-2 stride-2 (transposed) convolution; an fp16 weight computes in fp16 and returns float32. */

@@ -10,13 +10,15 @@
 import { pixelShuffle, pixelUnshuffle, nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
 import { CASCADE_LN_EPS, layerNorm2d, rEmbedding, siluTokens, type TimeConditioning } from './cascade-blocks.ts';
 import type { StageCConfig } from './cascade-config.ts';
-import { unetBody } from './cascade-unet.ts';
+import { conditioningKv, conditioningOutputs, unetBody, type CascadePart } from './cascade-unet.ts';
 import { ModelContext, type BuildOptions } from './model-context.ts';
 import { layerNormLastAxis } from '../onnx/ops.ts';
 
 export interface CascadeBuildOptions extends BuildOptions {
   /** Take the zero-valued conditions (clip_img / pixels, sca, crp) as graph inputs instead of folding them. */
   conditionInputs?: boolean;
+  /** Which graph to build (cascade-unet.ts CascadePart); default 'full'. */
+  part?: CascadePart;
   /**
    * com.microsoft MultiHeadAttention instead of MatMul/Softmax. Off by default: onnxruntime-web 1.30's WebGPU
    * MultiHeadAttention returns wrong results for these shapes (e2e/webgpu-op-accuracy.test.ts: 0.4–0.9
@@ -27,34 +29,23 @@ export interface CascadeBuildOptions extends BuildOptions {
 
 export function buildStageC(config: StageCConfig, options: CascadeBuildOptions = {}): ModelContext {
   const k = config.kwargs;
-  const ctx = new ModelContext('stage_c', options);
+  const part = options.part ?? 'full';
+  const ctx = new ModelContext(part === 'conditioning' ? 'stage_c_cond' : 'stage_c', { ...options, partial: part !== 'full' });
   const g = ctx.g;
   const withInputs = options.conditionInputs ?? false;
+  if (part === 'conditioning') {
+    conditioningOutputs(ctx, k, siluTokens(ctx, conditioningTokens(ctx, config, withInputs)));
+    return ctx;
+  }
   const x = g.input('x', 'float32', ['B', k.c_in, 'h', 'w']);
   const r = g.input('r', 'float32', ['B']);
-  const clipText = g.input('clip_text', 'float32', ['B', 'S', k.c_clip_text]);
-  const clipPooled = g.input('clip_text_pooled', 'float32', ['B', 1, k.c_clip_text_pooled]);
-  const clipImg = withInputs ? g.input('clip_img', 'float32', ['B', 1, k.c_clip_img]) : undefined;
+  const condSilu = part === 'full' ? siluTokens(ctx, conditioningTokens(ctx, config, withInputs)) : '';
   const time: TimeConditioning = {
     cR: k.c_r,
     rEmbed: rEmbedding(ctx, r, k.c_r),
     conds: k.t_conds.map((name) => ({ name, embed: withInputs ? rEmbedding(ctx, g.input(name, 'float32', ['B']), k.c_r) : undefined })),
   };
-
-  // Conditioning tokens [B, S + 2·c_clip_seq, c_cond]: text tokens, pooled tokens, image tokens; then clip_norm.
-  const cc = k.c_cond;
-  const seq = k.c_clip_seq;
-  const txt = ctx.linear(clipText, 'clip_txt_mapper', k.c_clip_text, cc);
-  const pooled = g.node('Reshape', [ctx.linear(clipPooled, 'clip_txt_pooled_mapper', k.c_clip_text_pooled, cc * seq), g.i64([0, seq, cc])]);
-  let img: string;
-  if (clipImg) {
-    img = g.node('Reshape', [ctx.linear(clipImg, 'clip_img_mapper', k.c_clip_img, cc * seq), g.i64([0, seq, cc])]);
-  } else {
-    ctx.expect('clip_img_mapper.weight', [cc * seq, k.c_clip_img]);
-    const bias = ctx.param('clip_img_mapper.bias', [cc * seq], [1, seq, cc]);
-    img = g.node('Expand', [bias, shapeOf(g, pooled)]); // the constant tokens, broadcast over the batch
-  }
-  const cond = layerNormLastAxis(g, g.node('Concat', [txt, pooled, img], { axis: 1 }), cc, CASCADE_LN_EPS);
+  const kv = conditioningKv(ctx, part, () => condSilu, k.c_cond);
 
   // Embedding: PixelUnshuffle(p) → 1×1 conv → LayerNorm2d, in channels-last.
   const p = k.patch_size;
@@ -63,7 +54,7 @@ export function buildStageC(config: StageCConfig, options: CascadeBuildOptions =
   h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', k.c_in * p * p, c0, true, [c0, k.c_in * p * p, 1, 1]), c0);
 
   const switchLevel = k.switch_level;
-  h = unetBody(ctx, k, h, { time, condSilu: siluTokens(ctx, cond), fusedAttention: options.fusedAttention ?? false }, {
+  h = unetBody(ctx, k, h, { time, kv, fusedAttention: options.fusedAttention ?? false }, {
     mayMisalign: false,
     // UpDownBlock2d: down = [1×1 conv, resample ×0.5]; up = [resample ×2, 1×1 conv]; resampling only if switch_level.
     down: (v, i) => {
@@ -87,6 +78,31 @@ export function buildStageC(config: StageCConfig, options: CascadeBuildOptions =
   const out = ctx.linear(layerNorm2d(ctx, h, c0), 'clf.1', c0, cOut, true, [cOut, c0, 1, 1]);
   g.output(pixelShuffle(g, nhwcToNchw(g, out), p), 'output', 'float32', ['B', k.c_out, 'h', 'w']);
   return ctx;
+}
+
+/**
+ * Conditioning tokens [B, S + 2·c_clip_seq, c_cond] = clip_norm(text tokens, pooled tokens, image tokens), from
+ * inputs clip_text [B,S,c_clip_text], clip_text_pooled [B,1,·] and (unless folded to its constant) clip_img.
+ */
+function conditioningTokens(ctx: ModelContext, config: StageCConfig, withClipImg: boolean): string {
+  const k = config.kwargs;
+  const g = ctx.g;
+  const clipText = g.input('clip_text', 'float32', ['B', 'S', k.c_clip_text]);
+  const clipPooled = g.input('clip_text_pooled', 'float32', ['B', 1, k.c_clip_text_pooled]);
+  const cc = k.c_cond;
+  const seq = k.c_clip_seq;
+  const txt = ctx.linear(clipText, 'clip_txt_mapper', k.c_clip_text, cc);
+  const pooled = g.node('Reshape', [ctx.linear(clipPooled, 'clip_txt_pooled_mapper', k.c_clip_text_pooled, cc * seq), g.i64([0, seq, cc])]);
+  let img: string;
+  if (withClipImg) {
+    const clipImg = g.input('clip_img', 'float32', ['B', 1, k.c_clip_img]);
+    img = g.node('Reshape', [ctx.linear(clipImg, 'clip_img_mapper', k.c_clip_img, cc * seq), g.i64([0, seq, cc])]);
+  } else {
+    ctx.expect('clip_img_mapper.weight', [cc * seq, k.c_clip_img]);
+    const bias = ctx.param('clip_img_mapper.bias', [cc * seq], [1, seq, cc]);
+    img = g.node('Expand', [bias, shapeOf(g, pooled)]); // the constant tokens, broadcast over the batch
+  }
+  return layerNormLastAxis(g, g.node('Concat', [txt, pooled, img], { axis: 1 }), cc, CASCADE_LN_EPS);
 }
 
 /** nn.Upsample(scale_factor, bilinear, align_corners=True) on channels-last x: size = floor(size·scale). */
