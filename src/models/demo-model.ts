@@ -15,7 +15,7 @@ import type { ClipTextConfig } from './clip-text.ts';
 import type { ModelKind } from './checkpoint-source.ts';
 import { writeComponent, writeManifest, writePackageFile, type ComponentManifest, type PackageManifest, type PackageSink } from './model-package.ts';
 import type { Precision } from './model-context.ts';
-import { buildModel, type AnyModelConfig, type ModelBuildOptions } from './registry.ts';
+import { buildForPackage, buildModel, type AnyModelConfig, type ModelBuildOptions } from './registry.ts';
 import type { StageAConfig } from './stage-a.ts';
 import type { WeightSource } from './weight-source.ts';
 import { TorchGenerator } from '../pipeline/torch-generator.ts';
@@ -129,9 +129,9 @@ export async function writeDemoModel(sink: PackageSink, options: DemoBuildOption
   for (const model of DEMO_COMPONENTS) {
     options.onComponent?.(model.kind);
     const build: ModelBuildOptions = { precision };
-    const ctx = buildModel(model, build);
-    ctx.bind(randomWeightSource(ctx.expected, seed++));
-    components[model.kind] = await writeComponent(sink, model.kind, model, build, ctx);
+    const weights = randomWeightSource(buildModel(model, build).expected, seed++);
+    const { main, conditioning } = buildForPackage(model, build, weights);
+    components[model.kind] = await writeComponent(sink, model.kind, model, build, main, undefined, conditioning);
   }
   const enc = new TextEncoder();
   const tokenizer = [

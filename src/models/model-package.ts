@@ -22,19 +22,30 @@ export interface PackageFile {
   sha256: string;
 }
 
-export interface ComponentManifest {
-  kind: ModelKind;
-  /** The parsed config (official kwargs or HF config) the graph was built from. */
-  config: AnyModelConfig['config'];
-  build: ModelBuildOptions;
+/** One ONNX graph of a package and its weight chunks. */
+export interface GraphFiles {
   graph: PackageFile;
   chunks: PackageFile[];
-  /** Parameters taken from the checkpoint (official count). */
+  /** Checkpoint parameters this graph holds. */
   parameters: number;
   /** Initializer bytes per stored dtype. */
   weightBytes: Record<string, number>;
   inputs: ValueDef[];
   outputs: ValueDef[];
+}
+
+export interface ComponentManifest extends GraphFiles {
+  kind: ModelKind;
+  /** The parsed config (official kwargs or HF config) the graph was built from. */
+  config: AnyModelConfig['config'];
+  build: ModelBuildOptions;
+  /**
+   * Split Stage C/B builds: the graph run once per generation that turns the conditioning into every
+   * AttnBlock's kv (its outputs are the main graph's `kv.*` inputs).
+   */
+  conditioning?: GraphFiles;
+  /** Parameters of the whole network (main + conditioning graphs): the official count. */
+  totalParameters: number;
 }
 
 export interface PackageManifest {
@@ -69,19 +80,9 @@ export type ConvertProgress =
   | { type: 'component-start'; kind: ModelKind; chunks: number; bytes: number }
   | { type: 'chunk'; kind: ModelKind; index: number; chunks: number; bytesDone: number; bytes: number };
 
-/**
- * Serializes one bound graph into the sink: `${kind}.onnx` and `${kind}.onnx.data.N` chunks, one chunk in
- * memory at a time.
- */
-export async function writeComponent(
-  sink: PackageSink,
-  kind: ModelKind,
-  model: AnyModelConfig,
-  build: ModelBuildOptions,
-  ctx: ModelContext,
-  onProgress?: (p: ConvertProgress) => void,
-): Promise<ComponentManifest> {
-  const s = serializeGraph(ctx.g, { dataPrefix: `${kind}.onnx.data` });
+/** Serializes one bound graph into the sink as `${id}.onnx` + `${id}.onnx.data.N`, one chunk in memory at a time. */
+async function writeGraph(sink: PackageSink, id: string, kind: ModelKind, ctx: ModelContext, onProgress?: (p: ConvertProgress) => void): Promise<GraphFiles> {
+  const s = serializeGraph(ctx.g, { dataPrefix: `${id}.onnx.data` });
   const total = s.chunks.reduce((a, c) => a + c.size, 0);
   onProgress?.({ type: 'component-start', kind, chunks: s.chunks.length, bytes: total });
   const chunks: PackageFile[] = [];
@@ -94,10 +95,7 @@ export async function writeComponent(
   const weightBytes: Record<string, number> = {};
   for (const c of s.chunks) for (const e of c.entries) weightBytes[e.weight.dtype] = (weightBytes[e.weight.dtype] ?? 0) + e.length;
   return {
-    kind,
-    config: model.config,
-    build,
-    graph: await put(sink, `${kind}.onnx`, s.modelBytes),
+    graph: await put(sink, `${id}.onnx`, s.modelBytes),
     chunks,
     parameters: ctx.parameterCount(),
     weightBytes,
@@ -106,10 +104,35 @@ export async function writeComponent(
   };
 }
 
+/**
+ * Writes one network: its main graph (`${kind}.onnx`) and, for a split build, the conditioning graph
+ * (`${kind}_cond.onnx`). Both contexts must be bound.
+ */
+export async function writeComponent(
+  sink: PackageSink,
+  kind: ModelKind,
+  model: AnyModelConfig,
+  build: ModelBuildOptions,
+  ctx: ModelContext,
+  onProgress?: (p: ConvertProgress) => void,
+  conditioningCtx?: ModelContext,
+): Promise<ComponentManifest> {
+  const main = await writeGraph(sink, kind, kind, ctx, onProgress);
+  const conditioning = conditioningCtx ? await writeGraph(sink, `${kind}_cond`, kind, conditioningCtx, onProgress) : undefined;
+  return {
+    kind,
+    config: model.config,
+    build,
+    ...main,
+    ...(conditioning ? { conditioning } : {}),
+    totalParameters: main.parameters + (conditioning?.parameters ?? 0),
+  };
+}
+
 export async function writeManifest(sink: PackageSink, manifest: Omit<PackageManifest, 'format' | 'version' | 'totalBytes'>): Promise<PackageManifest> {
   let totalBytes = 0;
   for (const c of Object.values(manifest.components)) {
-    if (c) totalBytes += c.graph.bytes + c.chunks.reduce((a, f) => a + f.bytes, 0);
+    for (const f of c ? [c, ...(c.conditioning ? [c.conditioning] : [])] : []) totalBytes += f.graph.bytes + f.chunks.reduce((a, x) => a + x.bytes, 0);
   }
   for (const f of manifest.tokenizer ?? []) totalBytes += f.bytes;
   const full: PackageManifest = { format: PACKAGE_FORMAT, version: PACKAGE_VERSION, ...manifest, totalBytes };

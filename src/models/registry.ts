@@ -6,6 +6,8 @@
 import { parseStageBConfig, parseStageCConfig, type StageBConfig, type StageCConfig } from './cascade-config.ts';
 import type { ModelKind } from './checkpoint-source.ts';
 import type { ModelContext, Precision } from './model-context.ts';
+import type { CascadePart } from './cascade-unet.ts';
+import type { WeightSource } from './weight-source.ts';
 import { buildStageADecoder, parseStageAConfig, type StageAConfig } from './stage-a.ts';
 import { buildStageB } from './stage-b.ts';
 import { buildStageC } from './stage-c.ts';
@@ -24,6 +26,28 @@ export interface ModelBuildOptions {
   fusedAttention?: boolean;
   /** Stage A: latent multiplier (defaults to the config's scale_factor). */
   scaleFactor?: number;
+  /** Stage C/B: full graph, or the step / conditioning half of a split build (cascade-unet.ts). */
+  part?: CascadePart;
+}
+
+/** Networks that can be split into a per-step graph and a once-per-generation conditioning graph. */
+export function splittable(kind: ModelKind): boolean {
+  return kind === 'stage_c' || kind === 'stage_b';
+}
+
+/**
+ * Builds a network for a package: validated as a whole against `source` (so unexpected tensors are caught),
+ * then — for Stage C/B — as the step graph plus the conditioning graph, both bound.
+ */
+export function buildForPackage(model: AnyModelConfig, options: ModelBuildOptions, source: WeightSource): { main: ModelContext; conditioning?: ModelContext } {
+  const full = buildModel(model, { ...options, part: 'full' });
+  full.bind(source);
+  if (!splittable(model.kind)) return { main: full };
+  const main = buildModel(model, { ...options, part: 'step' });
+  const conditioning = buildModel(model, { ...options, part: 'conditioning' });
+  main.bind(source);
+  conditioning.bind(source);
+  return { main, conditioning };
 }
 
 /** An input the official forward lets the caller omit, and the value it then uses. */

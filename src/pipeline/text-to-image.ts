@@ -68,8 +68,11 @@ export interface PipelineOptions {
 }
 
 
+/** A graph of the package: a network's main graph, or the conditioning graph of a split Stage C/B. */
+type GraphId = ModelKind | 'stage_c_cond' | 'stage_b_cond';
+
 export class TextToImagePipeline {
-  private readonly sessions = new Map<ModelKind, EngineSession>();
+  private readonly sessions = new Map<GraphId, EngineSession>();
   private stageADecoder?: StageADecoder;
   private constructor(
     readonly engine: OrtEngine,
@@ -100,24 +103,38 @@ export class TextToImagePipeline {
     return pipeline;
   }
 
-  private async session(kind: ModelKind): Promise<EngineSession> {
-    const existing = this.sessions.get(kind);
+  private async session(id: GraphId): Promise<EngineSession> {
+    const existing = this.sessions.get(id);
     if (existing) return existing;
-    const c = this.manifest.components[kind]!;
+    const kind = id.replace(/_cond$/, '') as ModelKind;
+    const c = id === kind ? this.manifest.components[kind]! : this.manifest.components[kind]!.conditioning!;
     const started = performance.now();
     const externalData = await Promise.all(c.chunks.map(async (f) => ({ path: f.path, data: await this.reader.file(f.path) })));
     const graph = await this.reader.file(c.graph.path);
     const model = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
     const session = await this.engine.createSession({ model, externalData });
     this.options.onEvent?.({ type: 'session', component: kind, ms: performance.now() - started });
-    this.sessions.set(kind, session);
+    this.sessions.set(id, session);
     return session;
   }
 
-  private async done(kind: ModelKind): Promise<void> {
+  private async done(id: GraphId): Promise<void> {
     if ((this.options.residency ?? 'all') !== 'sequential') return;
-    await this.sessions.get(kind)?.release();
-    this.sessions.delete(kind);
+    await this.sessions.get(id)?.release();
+    this.sessions.delete(id);
+  }
+
+  /**
+   * The conditioning feeds of a Stage C/B step: for a split package, the conditioning graph runs once here and
+   * its `kv.*` outputs are fed to every step (its session is released at once: it is not needed again until
+   * the next generation); otherwise the raw inputs go to the full graph each step.
+   */
+  private async conditioning(kind: 'stage_c' | 'stage_b', inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (!this.manifest.components[kind]!.conditioning) return inputs;
+    const id = `${kind}_cond` as const;
+    const kv = await (await this.session(id)).run(inputs);
+    await this.done(id);
+    return kv;
   }
 
   async generate(req: GenerationRequest, opts: { onEvent?: PipelineListener; signal?: AbortSignal } = {}): Promise<GenerationResult> {
@@ -174,8 +191,9 @@ export class TextToImagePipeline {
     const stageCResult = await stage('prior', async () => {
       const net = await this.session('stage_c');
       const emb = guidedC ? text.pair! : text.cond!;
+      const cond = await this.conditioning('stage_c', { clip_text: emb.hidden, clip_text_pooled: emb.pooled });
       const result = await this.sample('prior', samplerC, req.stageC, [n, 16, ...sizes.stageC], generator, emit, opts.signal,
-        (x, r) => net.run({ x, r, clip_text: emb.hidden, clip_text_pooled: emb.pooled }).then((o) => o.output));
+        (x, r) => net.run({ x, r, ...cond }).then((o) => o.output));
       await this.done('stage_c');
       return result;
     });
@@ -183,10 +201,10 @@ export class TextToImagePipeline {
     const latents = await stage('decoder', async () => {
       const net = await this.session('stage_b');
       const effnet = guidedB ? (await this.pairWithZeros.run({ a: stageCResult })).pair : stageCResult;
-      const pooled = (guidedB ? text.pair! : text.cond!).pooled;
+      const cond = await this.conditioning('stage_b', { clip: (guidedB ? text.pair! : text.cond!).pooled });
       const cIn = (this.manifest.components.stage_b!.config as { kwargs: { c_in: number } }).kwargs.c_in;
       const result = await this.sample('decoder', samplerB, req.stageB, [n, cIn, ...sizes.stageB], generator, emit, opts.signal,
-        (x, r) => net.run({ x, r, effnet, clip: pooled }).then((o) => o.output));
+        (x, r) => net.run({ x, r, effnet, ...cond }).then((o) => o.output));
       await this.done('stage_b');
       return result;
     });

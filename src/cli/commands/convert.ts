@@ -8,7 +8,7 @@ import { checkpointSource, type ModelKind } from '../../models/checkpoint-source
 import { detectKind, presetFor } from '../../models/detect.ts';
 import { PRECISIONS } from '../../models/model-context.ts';
 import { writeComponent, writeManifest, writePackageFile, type ComponentManifest, type PackageFile, type PackageSink } from '../../models/model-package.ts';
-import { buildModel, parseModelConfig, type AnyModelConfig, type ModelBuildOptions } from '../../models/registry.ts';
+import { buildForPackage, parseModelConfig, type AnyModelConfig, type ModelBuildOptions } from '../../models/registry.ts';
 import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';
 import { oneOf, parseCli, required, UsageError } from '../args.ts';
@@ -67,13 +67,13 @@ export const command: CliCommand = {
       const model = configs.get(kind) ?? presetFor(kind, shapes);
       const build: ModelBuildOptions = { precision };
       if (kind === 'stage_a' && values['stage-a-scale']) build.scaleFactor = Number(values['stage-a-scale']);
-      const ctx = buildModel(model, build);
-      ctx.bind(checkpointSource(files, kind));
+      const { main, conditioning } = buildForPackage(model, build, checkpointSource(files, kind));
       const started = performance.now();
-      components[kind] = await writeComponent(sink, kind, model, build, ctx, (p) => {
+      components[kind] = await writeComponent(sink, kind, model, build, main, (p) => {
         if (p.type === 'chunk') process.stdout.write(`\r${kind}: chunk ${p.index + 1}/${p.chunks} (${(p.bytesDone / 2 ** 20).toFixed(0)}/${(p.bytes / 2 ** 20).toFixed(0)} MiB)`);
-      });
-      process.stdout.write(`\r${kind}: ${components[kind]!.parameters.toLocaleString('en-US')} parameters, ${components[kind]!.chunks.length} chunk(s) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      }, conditioning);
+      const c = components[kind]!;
+      process.stdout.write(`\r${kind}: ${c.totalParameters.toLocaleString('en-US')} parameters, ${c.chunks.length + (c.conditioning?.chunks.length ?? 0)} chunk(s) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     }
 
     let tokenizer: PackageFile[] | undefined;

@@ -67,8 +67,11 @@ async function inspectPackage(manifestPath: string): Promise<void> {
   console.log(`${manifestPath}: model package "${m.name}", ${m.precision}, ${mib(m.totalBytes)}`);
   for (const c of Object.values(m.components)) {
     if (!c) continue;
-    const bytes = c.graph.bytes + c.chunks.reduce((a, f) => a + f.bytes, 0);
-    console.log(`  ${c.kind}: ${c.parameters.toLocaleString('en-US')} parameters, ${mib(bytes)} in ${c.chunks.length} chunk(s), weights ${Object.entries(c.weightBytes).map(([d, b]) => `${d} ${mib(b)}`).join(', ')}`);
+    for (const [label, g] of [[c.kind, c], [`${c.kind} conditioning`, c.conditioning]] as const) {
+      if (!g) continue;
+      const bytes = g.graph.bytes + g.chunks.reduce((a, f) => a + f.bytes, 0);
+      console.log(`  ${label}: ${g.parameters.toLocaleString('en-US')} parameters, ${mib(bytes)} in ${g.chunks.length} chunk(s), weights ${Object.entries(g.weightBytes).map(([d, b]) => `${d} ${mib(b)}`).join(', ')}`);
+    }
   }
   if (m.tokenizer) console.log(`  tokenizer: ${m.tokenizer.map((f) => f.path).join(', ')}`);
 }
