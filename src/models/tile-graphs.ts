@@ -31,3 +31,14 @@ export function buildSpatialConcatGraph(count: number, axis: 2 | 3): Graph {
   g.output(g.node('Concat', inputs, { axis }), 'y', 'float32', ['B', 'C', 'Hc', 'Wc']);
   return g;
 }
+
+/**
+ * x [B,D] float32 → [B,1,D]. onnxruntime-web refuses Tensor.reshape on a tensor that owns a GPU buffer, so a
+ * device-resident reshape (the pooled text embedding Stage C/B take as [B,1,D]) runs as this graph instead.
+ */
+export function buildInsertAxis1Graph(): Graph {
+  const g = new Graph('insert_axis_1');
+  const x = g.input('x', 'float32', ['B', 'D']);
+  g.output(g.node('Unsqueeze', [x, g.i64([1])]), 'y', 'float32', ['B', 1, 'D']);
+  return g;
+}

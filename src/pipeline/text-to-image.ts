@@ -24,6 +24,7 @@ import { latentSizes } from './latent-size.ts';
 import { readManifest, type PackageReader } from './package-reader.ts';
 import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './samplers/presets.ts';
 import { StageADecoder, type StageATiling } from './tiled-decode.ts';
+import { buildInsertAxis1Graph } from '../models/tile-graphs.ts';
 import { TorchGenerator, type TorchSeed } from './torch-generator.ts';
 
 export interface GenerationRequest {
@@ -74,6 +75,7 @@ type GraphId = ModelKind | 'stage_c_cond' | 'stage_b_cond';
 export class TextToImagePipeline {
   private readonly sessions = new Map<GraphId, EngineSession>();
   private stageADecoder?: StageADecoder;
+  private insertAxis1?: EngineSession;
   private constructor(
     readonly engine: OrtEngine,
     readonly reader: PackageReader,
@@ -178,7 +180,10 @@ export class TextToImagePipeline {
           attention_mask: engine.tensor({ dtype: 'int64', dims: [prompts.length, L], data: mask }),
         });
         const pooled = out.text_embeds;
-        return { hidden: out.hidden_states_last_layer, pooled: pooled.reshape([pooled.dims[0], 1, pooled.dims[1]]) };
+        // onnxruntime-web cannot reshape a tensor that owns a GPU buffer: on the device the reshape is a graph.
+        this.insertAxis1 ??= pooled.location === 'gpu-buffer' ? await engine.createSession(await compileWeightless(buildInsertAxis1Graph())) : undefined;
+        const pooled3 = this.insertAxis1 ? (await this.insertAxis1.run({ x: pooled })).y : pooled.reshape([pooled.dims[0], 1, pooled.dims[1]]);
+        return { hidden: out.hidden_states_last_layer, pooled: pooled3 };
       };
       const prompts = Array<string>(n).fill(req.prompt);
       const negatives = Array<string>(n).fill(req.negativePrompt ?? '');
@@ -249,6 +254,7 @@ export class TextToImagePipeline {
     for (const s of this.sessions.values()) await s.release();
     this.sessions.clear();
     await this.stageADecoder?.release();
+    await this.insertAxis1?.release();
     await releaseSamplerGraphs(this.graphs);
     await this.pairWithZeros.release();
     await this.toRgb8.release();
