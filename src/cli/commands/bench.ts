@@ -1,0 +1,292 @@
+/**
+ * `bench` (`npm run bench`): forward-pass timing and memory of the networks on onnxruntime-node (1 and 2
+ * intra-op threads) and onnxruntime-web WASM (1 thread) in Node, printed as markdown tables. No asserts.
+ *
+ * Cases: the tiny demo model's Stage C/B/A, and every config of the shared bench folder (SOTE_BENCH_DIR,
+ * default ../shared/bench: stage_c_medium, stage_b_medium, stage_a_full), all with random weights
+ * (randomWeightSource, built in memory, full un-split graphs), at the input sizes of the bench README:
+ *   Stage C  x [2,16,24,24] (1024² image), clip_text [2,77,Ct], clip_text_pooled [2,1,Ct], clip_img [2,1,Ci], r [2]
+ *   Stage B  x [2,4,128,128] (512² image), effnet [2,16,12,12], clip [2,1,Ct], r [2]
+ *   Stage A  latents [1,4,64,64] and [1,4,128,128]
+ *
+ * Each (case, backend) runs in its own child process, so "peak RSS" is that process's high-water mark
+ * (process.resourceUsage().maxRSS, which cannot be reset within a process) and onnxruntime-web's one-time WASM
+ * initialisation is isolated. Peak RSS includes Node itself ("RSS before") and the JS copy of the serialized
+ * model handed to onnxruntime.
+ *
+ * Protocol: --full follows the bench README (2 warm-ups, 7 timed runs, every size). The default keeps the whole
+ * bench to a few minutes on a 2-core machine: 1 warm-up, then as many runs (1–7) as fit in ~8 s; a first run
+ * slower than 10 s is reported as one cold run; a size whose estimated run (from the previous size, scaled by
+ * element count) exceeds 20 s is skipped. The "runs" column says what was done.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { graphWeightBytes, stageAActivations, stageBActivations, stageCActivations } from '../../engine/memory-plan.ts';
+import { loadOrtModule, NODE_ENGINE_BACKENDS, type NodeEngineBackend } from '../../engine/node-engine.ts';
+import { compileInMemory } from '../../models/compile.ts';
+import { DEMO_COMPONENTS, randomWeightSource } from '../../models/demo-model.ts';
+import { buildModel, parseModelConfig, type AnyModelConfig } from '../../models/registry.ts';
+import { shapeNumel, TorchGenerator } from '../../pipeline/torch-generator.ts';
+import { oneOf, parseCli, UsageError } from '../args.ts';
+import type { CliCommand } from '../main.ts';
+
+const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full]';
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BENCH_DIR = resolve(process.env.SOTE_BENCH_DIR ?? join(repoRoot, '../shared/bench'));
+
+/** Marks the child's one result line on stdout. */
+const RESULT_MARK = 'BENCH_RESULT ';
+const RUN_BUDGET_MS = 8000;
+const COLD_RUN_MS = 10000;
+const SKIP_ESTIMATE_MS = 20000;
+const NODE_THREADS = [1, 2];
+const MIB = 2 ** 20;
+
+type BenchModel = Exclude<AnyModelConfig, { kind: 'clip_text' }>;
+
+interface BenchCase {
+  /** e.g. "tiny-demo/stage_c" or "stage_c_medium". */
+  name: string;
+  model: BenchModel;
+}
+
+/** One input size of a case: the feeds' shapes and the image size the memory plan assumes. */
+interface InputSize {
+  label: string;
+  shapes: Record<string, number[]>;
+  image: { width: number; height: number; images: number };
+}
+
+interface TimedSize {
+  label: string;
+  threads: number;
+  sessionMs: number;
+  warmups: number;
+  runsMs: number[];
+  note: string;
+}
+
+interface ChildResult {
+  name: string;
+  backend: NodeEngineBackend;
+  compileMs: number;
+  rssBeforeMiB: number;
+  maxRssMiB: number;
+  timings: TimedSize[];
+}
+
+/** The README's input sizes (batch 2 = one CFG pair for C/B, one image for A). */
+export function inputSizes(model: BenchModel): InputSize[] {
+  switch (model.kind) {
+    case 'stage_c': {
+      const k = model.config.kwargs;
+      return [{
+        label: `x 2×${k.c_in}×24×24`,
+        shapes: {
+          x: [2, k.c_in, 24, 24], r: [2], clip_text: [2, 77, k.c_clip_text], clip_text_pooled: [2, 1, k.c_clip_text_pooled],
+          clip_img: [2, 1, k.c_clip_img], sca: [2], crp: [2],
+        },
+        image: { width: 1024, height: 1024, images: 1 },
+      }];
+    }
+    case 'stage_b': {
+      const k = model.config.kwargs;
+      return [{
+        label: `x 2×${k.c_in}×128×128`,
+        shapes: { x: [2, k.c_in, 128, 128], r: [2], effnet: [2, k.c_effnet, 12, 12], clip: [2, 1, k.c_clip] },
+        image: { width: 512, height: 512, images: 1 },
+      }];
+    }
+    case 'stage_a': {
+      const c = model.config.kwargs.c_latent;
+      return [64, 128].map((s) => ({ label: `latents 1×${c}×${s}×${s}`, shapes: { latents: [1, c, s, s] }, image: { width: 4 * s, height: 4 * s, images: 1 } }));
+    }
+  }
+}
+
+/** Memory plan: fp32 weight bytes of the built graph + estimated peak activations at the largest size. */
+function planBytes(model: BenchModel): { weights: number; activations: number } {
+  const ctx = buildModel(model, { conditionInputs: model.kind === 'stage_c' });
+  const sizes = inputSizes(model);
+  const { width, height, images } = sizes[sizes.length - 1].image;
+  const act = model.kind === 'stage_c' ? stageCActivations(model.config, width, height, images, false)
+    : model.kind === 'stage_b' ? stageBActivations(model.config, width, height, images, false)
+    : stageAActivations(model.config, width, height, images);
+  return { weights: graphWeightBytes(ctx.g), activations: act.peakBytes };
+}
+
+export function benchCases(): { cases: BenchCase[]; missing?: string } {
+  const cases: BenchCase[] = [];
+  for (const m of DEMO_COMPONENTS) {
+    if (m.kind !== 'clip_text') cases.push({ name: `tiny-demo/${m.kind}`, model: m });
+  }
+  if (!existsSync(BENCH_DIR)) return { cases, missing: BENCH_DIR };
+  for (const file of readdirSync(BENCH_DIR).filter((f) => f.endsWith('.json')).sort()) {
+    const model = parseModelConfig(JSON.parse(readFileSync(join(BENCH_DIR, file), 'utf8')));
+    if (model.kind === 'clip_text') continue;
+    cases.push({ name: basename(file, '.json'), model });
+  }
+  return { cases, missing: undefined };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Runs inside the child: compile, then per thread count a session and the timed forwards. */
+async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean): Promise<ChildResult> {
+  const rssBeforeMiB = process.memoryUsage().rss / MIB;
+  const compileStarted = performance.now();
+  const ctx = buildModel(c.model, { conditionInputs: c.model.kind === 'stage_c' });
+  const compiled = await compileInMemory(ctx, randomWeightSource(ctx.expected, 1234));
+  const compileMs = performance.now() - compileStarted;
+  const ort = (await loadOrtModule(backend)) as unknown as {
+    InferenceSession: { create(m: Uint8Array, o: InferenceSession.SessionOptions): Promise<InferenceSession> };
+    Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => Tensor;
+  };
+  const gen = new TorchGenerator(99);
+  const timings: TimedSize[] = [];
+  for (const threads of backend === 'node' ? NODE_THREADS : [1]) {
+    const sessionStarted = performance.now();
+    const session = await ort.InferenceSession.create(compiled.model, {
+      executionProviders: [backend === 'node' ? 'cpu' : 'wasm'],
+      externalData: compiled.externalData,
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+    });
+    const sessionMs = performance.now() - sessionStarted;
+    let previous: { ms: number; numel: number } | undefined;
+    for (const size of inputSizes(c.model)) {
+      const feeds: Record<string, Tensor> = {};
+      for (const name of session.inputNames) {
+        const dims = size.shapes[name];
+        if (!dims) throw new Error(`${c.name}: no bench shape for input ${name}`);
+        // r in (0,1) like a mid-schedule step; sca/crp zero as the sampler feeds them; the rest N(0,1).
+        const data = name === 'r' ? new Float32Array(dims[0]).fill(0.5) : name === 'sca' || name === 'crp' ? new Float32Array(dims[0]) : gen.randn(dims);
+        feeds[name] = new ort.Tensor('float32', data, dims);
+      }
+      const numel = shapeNumel(size.shapes[session.inputNames.includes('x') ? 'x' : 'latents']);
+      const estimate = previous && (previous.ms * numel) / previous.numel;
+      const row: TimedSize = { label: size.label, threads, sessionMs, warmups: 0, runsMs: [], note: '' };
+      timings.push(row);
+      if (!full && estimate !== undefined && estimate > SKIP_ESTIMATE_MS) {
+        row.note = `skipped: ≈${(estimate / 1000).toFixed(0)} s/run estimated (--full runs it)`;
+        continue;
+      }
+      const forward = async () => {
+        const t = performance.now();
+        await session.run(feeds);
+        return performance.now() - t;
+      };
+      if (full) {
+        for (let i = 0; i < 2; i++) await forward();
+        row.warmups = 2;
+        for (let i = 0; i < 7; i++) row.runsMs.push(await forward());
+      } else {
+        const first = await forward();
+        if (first > COLD_RUN_MS || (estimate !== undefined && estimate > COLD_RUN_MS)) {
+          row.runsMs.push(first);
+          row.note = 'one cold run (no warm-up): slow case';
+        } else {
+          row.warmups = 1;
+          const runs = Math.max(1, Math.min(7, Math.floor(RUN_BUDGET_MS / first)));
+          for (let i = 0; i < runs; i++) row.runsMs.push(await forward());
+        }
+      }
+      previous = { ms: median(row.runsMs), numel };
+    }
+    await session.release();
+  }
+  return { name: c.name, backend, compileMs, rssBeforeMiB, maxRssMiB: process.resourceUsage().maxRSS / 1024, timings };
+}
+
+/** Runs one (case, backend) in a child process of the same CLI (same tsx loader flags). */
+function spawnChild(name: string, backend: NodeEngineBackend, full: boolean): Promise<ChildResult> {
+  const args = [...process.execArgv, process.argv[1], 'bench', '--child', name, '--backend', backend, ...(full ? ['--full'] : [])];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_MARK));
+      if (code !== 0 || !line) reject(new Error(`bench child for ${name} on ${backend} exited with ${code}:\n${out}`));
+      else resolvePromise(JSON.parse(line.slice(RESULT_MARK.length)) as ChildResult);
+    });
+  });
+}
+
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const mib = (bytes: number) => (bytes / MIB).toFixed(0);
+
+export const command: CliCommand = {
+  summary: 'time forward passes and memory of the demo and bench configs on onnxruntime-node and WASM (markdown)',
+  async run(argv) {
+    const { values } = parseCli(argv, {
+      backend: { type: 'string' },
+      only: { type: 'string' },
+      full: { type: 'boolean', default: false },
+      child: { type: 'string' },
+    }, USAGE);
+    const { cases, missing } = benchCases();
+    const full = values.full ?? false;
+
+    if (values.child !== undefined) {
+      const c = cases.find((x) => x.name === values.child);
+      if (!c) throw new Error(`unknown bench case ${values.child}`);
+      const backend = oneOf(values.backend, NODE_ENGINE_BACKENDS, '--backend', 'node', USAGE);
+      console.log(RESULT_MARK + JSON.stringify(await runChild(c, backend, full)));
+      return;
+    }
+
+    if (missing) console.log(`SKIPPED: bench configs not found at ${missing} (set SOTE_BENCH_DIR); benchmarking the demo model only\n`);
+    const backends = values.backend === undefined ? NODE_ENGINE_BACKENDS : [oneOf(values.backend, NODE_ENGINE_BACKENDS, '--backend', 'node', USAGE)];
+    const only = values.only;
+    const selected = only === undefined ? cases : cases.filter((c) => c.name === only || c.name.startsWith(`${only}/`) || c.name.startsWith(only));
+    if (!selected.length) throw new UsageError(`--only ${only} matches no case; cases: ${cases.map((c) => c.name).join(', ')}`, USAGE);
+
+    const started = performance.now();
+    const results: ChildResult[] = [];
+    for (const c of selected) {
+      for (const backend of backends) {
+        process.stderr.write(`bench: ${c.name} on ${backend}…`);
+        const t = performance.now();
+        results.push(await spawnChild(c.name, backend, full));
+        process.stderr.write(` ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+      }
+    }
+
+    console.log(`## Forward pass per step (random weights; ${full ? '2 warm-ups + 7 runs' : 'quick protocol, see "runs"; --full for the README protocol'})\n`);
+    console.log('| model | input | backend | threads | session ms | runs | median ms | min ms | max ms | note |');
+    console.log('|---|---|---|---:|---:|---|---:|---:|---:|---|');
+    for (const r of results) {
+      for (const t of r.timings) {
+        const runs = t.runsMs.length ? `${t.warmups}+${t.runsMs.length}` : '—';
+        const stats = t.runsMs.length ? [median(t.runsMs), Math.min(...t.runsMs), Math.max(...t.runsMs)].map(ms) : ['—', '—', '—'];
+        const backendLabel = r.backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web wasm';
+        console.log(`| ${r.name} | ${t.label} | ${backendLabel} | ${t.threads} | ${ms(t.sessionMs)} | ${runs} | ${stats.join(' | ')} | ${t.note} |`);
+      }
+    }
+
+    console.log('\n## Memory (MiB; peak RSS of the process running that model on that backend, all its sizes and thread counts)\n');
+    console.log('| model | backend | weights fp32 (plan) | activations at largest size (plan) | plan total | RSS before | peak RSS | peak − before | build ms |');
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    const plans = new Map(selected.map((c) => [c.name, planBytes(c.model)]));
+    for (const r of results) {
+      const p = plans.get(r.name)!;
+      console.log(
+        `| ${r.name} | ${r.backend} | ${mib(p.weights)} | ${mib(p.activations)} | ${mib(p.weights + p.activations)} | ` +
+          `${r.rssBeforeMiB.toFixed(0)} | ${r.maxRssMiB.toFixed(0)} | ${(r.maxRssMiB - r.rssBeforeMiB).toFixed(0)} | ${ms(r.compileMs)} |`,
+      );
+    }
+    console.log(
+      `\nWASM runs one thread (multi-threaded WASM in Node needs worker_threads; see engine/node-engine.ts). ` +
+        `"build ms" = building the graph + random weights + serializing, not a runtime cost. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+    );
+  },
+};
