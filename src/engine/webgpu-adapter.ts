@@ -83,14 +83,19 @@ export function formatAdapter(a: AdapterReport): string {
 }
 
 /**
- * 'auto': WebGPU when an adapter exists, otherwise WASM. 'wasm': WASM without probing. 'webgpu': WebGPU, or
- * `webgpuUnavailable` set when there is no adapter (the caller turns that into WebGPUUnavailableError).
+ * 'auto': WebGPU when a hardware adapter exists, otherwise WASM — a software fallback adapter (SwiftShader,
+ * WARP) runs these models 40–100× slower than WASM (docs/platform-notes Q4), so 'auto' does not take it.
+ * 'wasm': WASM without probing. 'webgpu': WebGPU on any adapter, or `webgpuUnavailable` set when there is none
+ * (the caller turns that into WebGPUUnavailableError).
  */
 export async function chooseBackend(preference: BackendPreference, gpu?: GpuLike): Promise<BackendDecision> {
   if (preference === 'wasm') return { backend: 'wasm', reason: 'WASM was requested' };
   const probe = await probeWebGPU(...(gpu ? [gpu] : []));
   if (probe.adapter) {
-    const why = preference === 'webgpu' ? 'WebGPU was requested' : 'WebGPU has an adapter';
+    if (preference === 'auto' && probe.adapter.isFallbackAdapter) {
+      return { backend: 'wasm', reason: `using WASM: the only WebGPU adapter is a software fallback (${formatAdapter(probe.adapter)}), far slower than WASM`, adapter: probe.adapter };
+    }
+    const why = preference === 'webgpu' ? 'WebGPU was requested' : 'WebGPU has a hardware adapter';
     return { backend: 'webgpu', reason: `${why}: ${formatAdapter(probe.adapter)}`, adapter: probe.adapter };
   }
   if (preference === 'webgpu') return { backend: 'webgpu', reason: probe.unavailable!, webgpuUnavailable: probe.unavailable };
