@@ -17,7 +17,7 @@
  * Protocol: --full follows the bench README (2 warm-ups, 7 timed runs, every size). The default keeps the whole
  * bench to a few minutes on a 2-core machine: 1 warm-up, then as many runs (1–7) as fit in ~8 s; a first run
  * slower than 10 s is reported as one cold run; a size whose estimated run (from the previous size, scaled by
- * element count) exceeds 20 s is skipped. The "runs" column says what was done.
+ * element count) exceeds 30 s is skipped. The "runs" column says what was done.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ export const BENCH_DIR = resolve(process.env.SOTE_BENCH_DIR ?? join(repoRoot, '.
 const RESULT_MARK = 'BENCH_RESULT ';
 const RUN_BUDGET_MS = 8000;
 const COLD_RUN_MS = 10000;
-const SKIP_ESTIMATE_MS = 20000;
+const SKIP_ESTIMATE_MS = 30000;
 const NODE_THREADS = [1, 2];
 const MIB = 2 ** 20;
 
@@ -222,7 +222,7 @@ function spawnChild(name: string, backend: NodeEngineBackend, full: boolean): Pr
 }
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-const mib = (bytes: number) => (bytes / MIB).toFixed(0);
+const mib = (bytes: number) => (bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0);
 
 export const command: CliCommand = {
   summary: 'time forward passes and memory of the demo and bench configs on onnxruntime-node and WASM (markdown)',

@@ -23,6 +23,7 @@ import { buildModel, MODEL_IO, parseModelConfig } from '../../models/registry.ts
 import { loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice } from '../../pipeline/device-sampler.ts';
 import type { GdfSamplerConfig } from '../../pipeline/samplers/presets.ts';
 import { shapeNumel, TorchGenerator } from '../../pipeline/torch-generator.ts';
+import { relMaxDiff } from '../../testing/golden.ts';
 import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';
 import { encodeSafetensors, type TensorToWrite } from '../../weights/safetensors-writer.ts';
@@ -60,18 +61,6 @@ async function condPair(engine: OrtEngine, file: SafetensorsFile, name: string):
   both.set(await file.readFloat32(`uncond.${name}`), cond.length);
   const dims = [shape[0] * 2, ...shape.slice(1)];
   return { tensor: engine.f32(both, dims), dims };
-}
-
-/** Max |a−b| / max |ref| (the golden README's measure). */
-function relDiff(a: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let mag = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - ref[i]));
-    mag = Math.max(mag, Math.abs(ref[i]));
-  }
-  if (Number.isNaN(diff)) return Infinity;
-  return mag === 0 ? diff : diff / mag;
 }
 
 export const command: CliCommand = {
@@ -131,7 +120,13 @@ export const command: CliCommand = {
     } else {
       shape = required(values.shape, '--shape (with --seed)', USAGE).split(',').map(Number);
       if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new UsageError(`--shape must be B,C,H,W (got ${values.shape})`, USAGE);
-      const generator = new TorchGenerator(BigInt(values.seed!));
+      let seed: bigint;
+      try {
+        seed = BigInt(values.seed!);
+      } catch {
+        throw new UsageError(`--seed must be an integer (got "${values.seed}")`, USAGE);
+      }
+      const generator = new TorchGenerator(seed);
       draw = (s) => generator.randn(s);
     }
 
@@ -195,7 +190,7 @@ export const command: CliCommand = {
       for (const [name, t] of Object.entries(out)) {
         if (!ref.has(name)) continue;
         const key = name.replace(/^step\d+\./, '');
-        worst.set(key, Math.max(worst.get(key) ?? 0, relDiff(t.data as Float32Array, await ref.readFloat32(name))));
+        worst.set(key, Math.max(worst.get(key) ?? 0, relMaxDiff(t.data as Float32Array, await ref.readFloat32(name))));
       }
       console.log(`max relative diff vs ${values.compare}: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
     }
