@@ -1,0 +1,250 @@
+/**
+ * The generator page: settings form, progress, gallery and history. Talks to the generator worker only
+ * through src/client; the worker does all model work.
+ */
+import { connectGenerator, SoteError, withEvents, type GeneratorClient, type LoadResult } from '../client/protocol.ts';
+import { encodePngWithParameters, readPngParameters, type GenerationParameters } from '../client/image-files.ts';
+import { downloadBlob, h } from './dom.ts';
+import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './history.ts';
+import { ProgressView } from './progress.ts';
+import {
+  BOUNDS, defaultSettings, hostedClientCode, IMAGE_SIZE_PRESETS, imageSize, randomSeed, RECOMMENDED_NEGATIVE,
+  RECOMMENDED_PROMPT_PREFIX, validate, type Settings,
+} from './settings.ts';
+
+/** Models the page can run without any download. */
+const MODELS: Record<string, { label: string; url: string }> = {
+  'tiny-demo': { label: 'Tiny demo (built in, random weights: noise-like images, for trying the app)', url: '/models/tiny-demo/' },
+};
+
+const SETTINGS_KEY = 'sote-ui-settings';
+let settings: Settings = { ...defaultSettings(), ...(JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? '{}') as Partial<Settings>) };
+const app = document.getElementById('app')!;
+const progress = new ProgressView();
+const errorBox = h('div', { class: 'error', hidden: true, role: 'alert' });
+const gallery = h('div', { class: 'gallery' });
+const fieldErrors = new Map<string, HTMLElement>();
+
+let worker: Worker | undefined;
+let client: GeneratorClient | undefined;
+let loaded: { model: string; backend: string; result: LoadResult } | undefined;
+let running = false;
+
+// ---- form ---------------------------------------------------------------------------------------------------
+
+function field(label: string, name: keyof Settings, input: HTMLElement, hint?: string): HTMLElement {
+  const err = h('span', { class: 'hint', style: 'color:#c33' });
+  fieldErrors.set(name, err);
+  return h('label', {}, label, input, hint ? h('span', { class: 'hint' }, hint) : null, err);
+}
+
+function numberInput(name: keyof Settings, [min, max]: readonly [number, number], step = 1): HTMLInputElement {
+  const el = h('input', { type: 'number', min, max, step, name, value: String(settings[name]) });
+  el.addEventListener('input', () => update({ [name]: Number(el.value) } as Partial<Settings>));
+  return el;
+}
+
+const promptEl = h('textarea', { name: 'prompt', placeholder: 'e.g. 1girl, solo, cat ears, pink hair, smile, indoors' });
+const negativeEl = h('textarea', { name: 'negative_prompt', placeholder: 'what to avoid (optional)' });
+const seedEl = numberInput('seed', BOUNDS.seed);
+const sizeEl = h('select', { name: 'size' },
+  ...Object.entries(IMAGE_SIZE_PRESETS).map(([k, v]) => h('option', { value: k }, `${k} (${v.width}×${v.height})`)),
+  h('option', { value: 'custom' }, 'custom'));
+const widthEl = numberInput('width', BOUNDS.side, 128);
+const heightEl = numberInput('height', BOUNDS.side, 128);
+const lockEl = h('input', { type: 'checkbox', name: 'seedLocked' });
+const generateBtn = h('button', { type: 'submit', class: 'primary' }, 'Generate (Ctrl+Enter)');
+const cancelBtn = h('button', { type: 'button', disabled: true }, 'Cancel');
+const modelEl = h('select', { name: 'model' }, ...Object.entries(MODELS).map(([k, m]) => h('option', { value: k }, m.label)));
+const backendEl = h('select', { name: 'backend' },
+  h('option', { value: 'auto' }, 'auto (WebGPU on a GPU, else WASM)'), h('option', { value: 'webgpu' }, 'WebGPU'), h('option', { value: 'wasm' }, 'WASM (CPU)'));
+
+function syncInputs(): void {
+  promptEl.value = settings.prompt;
+  negativeEl.value = settings.negative_prompt;
+  seedEl.value = String(settings.seed);
+  sizeEl.value = settings.size;
+  widthEl.value = String(settings.width);
+  heightEl.value = String(settings.height);
+  widthEl.disabled = heightEl.disabled = settings.size !== 'custom';
+  lockEl.checked = settings.seedLocked;
+  modelEl.value = settings.model in MODELS ? settings.model : 'tiny-demo';
+  backendEl.value = settings.backend;
+  for (const name of ['first_stage_steps', 'second_stage_steps', 'guidance_scale', 'second_stage_guidance_scale', 'num_images'] as const) {
+    const el = form.querySelector<HTMLInputElement>(`[name=${name}]`);
+    if (el) el.value = String(settings[name]);
+  }
+}
+
+function update(patch: Partial<Settings>): void {
+  settings = { ...settings, ...patch };
+  localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  const errors = validate(settings);
+  for (const [name, el] of fieldErrors) el.textContent = errors[name] ?? '';
+}
+
+promptEl.addEventListener('input', () => update({ prompt: promptEl.value }));
+negativeEl.addEventListener('input', () => update({ negative_prompt: negativeEl.value }));
+sizeEl.addEventListener('change', () => { update({ size: sizeEl.value as Settings['size'] }); syncInputs(); });
+lockEl.addEventListener('change', () => update({ seedLocked: lockEl.checked }));
+modelEl.addEventListener('change', () => update({ model: modelEl.value }));
+backendEl.addEventListener('change', () => update({ backend: backendEl.value as Settings['backend'] }));
+
+const form = h('form', { novalidate: true },
+  field('Prompt', 'prompt', promptEl),
+  h('div', { class: 'chips' },
+    h('button', { type: 'button', onclick: () => { if (!settings.prompt.startsWith(RECOMMENDED_PROMPT_PREFIX)) { update({ prompt: RECOMMENDED_PROMPT_PREFIX + settings.prompt }); syncInputs(); } } }, '+ quality tags'),
+    h('button', { type: 'button', onclick: () => { update({ negative_prompt: RECOMMENDED_NEGATIVE }); syncInputs(); } }, 'recommended negative')),
+  field('Negative prompt', 'negative_prompt', negativeEl),
+  h('div', { class: 'row' }, field('Image size', 'size', sizeEl), field('Width', 'width', widthEl), field('Height', 'height', heightEl)),
+  h('span', { class: 'hint' }, 'SoteDiffusion is trained at multiples of 128 px; 1024×1536 is recommended.'),
+  h('div', { class: 'row' },
+    field('Stage C steps', 'first_stage_steps', numberInput('first_stage_steps', BOUNDS.first_stage_steps)),
+    field('Stage C guidance', 'guidance_scale', numberInput('guidance_scale', BOUNDS.guidance_scale, 0.1))),
+  h('div', { class: 'row' },
+    field('Stage B steps', 'second_stage_steps', numberInput('second_stage_steps', BOUNDS.second_stage_steps)),
+    field('Stage B guidance', 'second_stage_guidance_scale', numberInput('second_stage_guidance_scale', BOUNDS.second_stage_guidance_scale, 0.1))),
+  h('div', { class: 'row' },
+    field('Seed', 'seed', seedEl),
+    h('label', {}, 'Lock seed', lockEl),
+    h('button', { type: 'button', onclick: () => { update({ seed: randomSeed() }); syncInputs(); } }, 'Random seed'),
+    field('Images', 'num_images', numberInput('num_images', BOUNDS.num_images))),
+  field('Model', 'model', modelEl),
+  field('Backend', 'backend', backendEl),
+  h('div', { class: 'row' }, generateBtn, cancelBtn,
+    h('button', { type: 'button', onclick: () => void navigator.clipboard.writeText(hostedClientCode(settings)) }, 'Copy as hosted-API code')),
+  errorBox,
+  progress.element,
+);
+
+form.addEventListener('submit', (e) => { e.preventDefault(); void generate(); });
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); void generate(); }
+});
+cancelBtn.addEventListener('click', () => void client?.cancel());
+
+// Dropping a PNG made here (or by A1111-style tools) restores its settings.
+document.addEventListener('dragover', (e) => e.preventDefault());
+document.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer?.files[0];
+  if (!file) return;
+  const params = readPngParameters(new Uint8Array(await file.arrayBuffer()));
+  if (!params) return showError(`${file.name} carries no generation parameters`, 'drop a PNG saved from this page');
+  applyParameters(params);
+});
+
+function applyParameters(p: GenerationParameters): void {
+  const preset = Object.entries(IMAGE_SIZE_PRESETS).find(([, v]) => v.width === p.width && v.height === p.height)?.[0];
+  update({
+    prompt: p.prompt, negative_prompt: p.negativePrompt, first_stage_steps: p.steps, guidance_scale: p.cfgScale,
+    second_stage_steps: p.secondStageSteps, second_stage_guidance_scale: p.secondStageCfgScale,
+    seed: Number(p.seed), seedLocked: true, size: (preset as Settings['size']) ?? 'custom', width: p.width, height: p.height,
+  });
+  syncInputs();
+}
+
+function showError(problem: string, remedy?: string): void {
+  errorBox.hidden = false;
+  errorBox.replaceChildren(h('strong', {}, problem), ...(remedy ? [h('span', {}, remedy)] : []));
+}
+
+// ---- generation -----------------------------------------------------------------------------------------------
+
+async function ensureLoaded(): Promise<GeneratorClient> {
+  const key = `${settings.model}|${settings.backend}`;
+  if (client && loaded && `${loaded.model}|${loaded.backend}` === key) return client;
+  worker ??= new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
+  client ??= connectGenerator(worker);
+  const result = await client.load({ modelUrl: MODELS[settings.model].url, backend: settings.backend }, withEvents((e) => progress.handle(e)));
+  loaded = { model: settings.model, backend: settings.backend, result };
+  return client;
+}
+
+async function generate(): Promise<void> {
+  if (running) return;
+  const errors = validate(settings);
+  update({});
+  if (Object.keys(errors).length) return showError('Some settings need fixing', Object.entries(errors).map(([k, v]) => `${k} ${v}`).join('; '));
+  errorBox.hidden = true;
+  if (!settings.seedLocked) { update({ seed: randomSeed() }); syncInputs(); }
+  running = true;
+  generateBtn.disabled = true;
+  cancelBtn.disabled = false;
+  progress.reset('Starting…');
+  const used = { ...settings };
+  try {
+    const gen = await ensureLoaded();
+    const { width, height } = imageSize(used);
+    const result = await gen.generate({
+      prompt: used.prompt, negativePrompt: used.negative_prompt, width, height, numImages: used.num_images, seed: used.seed,
+      stageC: { steps: used.first_stage_steps, cfg: used.guidance_scale },
+      stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale },
+    }, withEvents((e) => progress.handle(e)));
+    progress.setStatus(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}`);
+    const params: GenerationParameters = {
+      prompt: used.prompt, negativePrompt: used.negative_prompt, steps: used.first_stage_steps, cfgScale: used.guidance_scale,
+      sampler: 'DDPM (Stable Cascade official)', seed: String(result.seed), width, height, model: used.model,
+      secondStageSteps: used.second_stage_steps, secondStageCfgScale: used.second_stage_guidance_scale,
+    };
+    const entry: HistoryEntry = {
+      id: crypto.randomUUID(), createdAt: Date.now(), settings: used, seed: String(result.seed), backend: result.backend,
+      timings: result.timings,
+      images: result.images.map((img) => ({
+        png: new Blob([encodePngWithParameters(img, params) as Uint8Array<ArrayBuffer>], { type: 'image/png' }),
+        width: img.width, height: img.height,
+      })),
+    };
+    await saveHistory(entry);
+    gallery.prepend(...(await renderEntry(entry)));
+  } catch (e) {
+    if (e instanceof SoteError && e.name === 'GenerationCancelledError') progress.setStatus('Cancelled');
+    else if (e instanceof SoteError) showError(e.message.split(' — ')[0], e.remedy);
+    else showError(e instanceof Error ? e.message : String(e), 'reload the page and try again; if it persists, try the WASM backend');
+  } finally {
+    running = false;
+    generateBtn.disabled = false;
+    cancelBtn.disabled = true;
+  }
+}
+
+// ---- gallery ----------------------------------------------------------------------------------------------------
+
+async function renderEntry(entry: HistoryEntry): Promise<HTMLElement[]> {
+  return Promise.all(entry.images.map(async (img, i) => {
+    const bitmap = await createImageBitmap(img.png);
+    const canvas = h('canvas', { width: img.width, height: img.height });
+    canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+    const name = `sote-${entry.seed}${entry.images.length > 1 ? `-${i + 1}` : ''}`;
+    const card = h('div', { class: 'card', 'data-entry': entry.id },
+      canvas,
+      h('div', { class: 'meta' }, `${entry.settings.prompt} · seed ${entry.seed} · ${img.width}×${img.height} · ${entry.backend} · ${entry.timings.inference?.toFixed(1)} s`),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', onclick: () => downloadBlob(img.png, `${name}.png`) }, 'PNG'),
+        h('button', { type: 'button', onclick: () => canvas.toBlob((b) => b && downloadBlob(b, `${name}.jpg`), 'image/jpeg', 0.92) }, 'JPEG'),
+        h('button', { type: 'button', onclick: () => { update({ ...entry.settings, seed: Number(entry.seed), seedLocked: true }); syncInputs(); } }, 'Reuse settings'),
+        h('button', { type: 'button', onclick: async () => { await deleteHistory(entry.id); gallery.querySelectorAll(`[data-entry="${entry.id}"]`).forEach((n) => n.remove()); } }, 'Delete')));
+    canvas.addEventListener('click', () => {
+      const dialog = h('dialog', {}, rgbToCanvasFromBitmap(bitmap), h('form', { method: 'dialog' }, h('button', {}, 'Close')));
+      document.body.append(dialog);
+      dialog.addEventListener('close', () => dialog.remove());
+      dialog.showModal();
+    });
+    return card;
+  }));
+}
+
+function rgbToCanvasFromBitmap(bitmap: ImageBitmap): HTMLCanvasElement {
+  const c = h('canvas', { width: bitmap.width, height: bitmap.height });
+  c.getContext('2d')!.drawImage(bitmap, 0, 0);
+  return c;
+}
+
+// ---- start ------------------------------------------------------------------------------------------------------
+
+app.append(form, h('section', {}, h('h2', {}, 'Gallery'), gallery));
+syncInputs();
+update({});
+void loadHistory().then(async (all) => {
+  for (const entry of all) gallery.append(...(await renderEntry(entry)));
+});
