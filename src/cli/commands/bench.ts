@@ -11,8 +11,9 @@
  *
  * Each (case, backend) runs in its own child process, so "peak RSS" is that process's high-water mark
  * (process.resourceUsage().maxRSS, which cannot be reset within a process) and onnxruntime-web's one-time WASM
- * initialisation is isolated. Peak RSS includes Node itself ("RSS before") and the JS copy of the serialized
- * model handed to onnxruntime.
+ * initialisation is isolated. Peak RSS includes Node itself ("RSS before") and the JS-side copies of the random
+ * weights and of the serialized model handed to onnxruntime (each about the fp32 weight size), so it exceeds
+ * the memory plan, which counts what onnxruntime holds.
  *
  * Protocol: --full follows the bench README (2 warm-ups, 7 timed runs, every size). The default keeps the whole
  * bench to a few minutes on a 2-core machine: 1 warm-up, then as many runs (1–7) as fit in ~8 s. A run expected
