@@ -1,8 +1,12 @@
 import { defineConfig } from 'vitest/config';
+import { offlineServiceWorker } from './src/offline/vite-plugin.ts';
 
 /**
  * COOP/COEP on every server (dev, preview) so the page is cross-origin isolated: onnxruntime-web's WASM backend
- * only gets more than one thread with SharedArrayBuffer, which needs isolation.
+ * only gets more than one thread with SharedArrayBuffer, which needs isolation. Builds get them too: the offline
+ * plugin (src/offline/vite-plugin.ts) writes dist/_headers (Netlify / Cloudflare Pages format) for static hosting
+ * and dist/sw.js, a service worker that precaches the build and adds these headers to everything it serves, so a
+ * page reloaded offline is still isolated. It runs in `vite build` only; the dev server has no service worker.
  */
 const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -12,6 +16,7 @@ const isolationHeaders = {
 export default defineConfig({
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
+  plugins: [offlineServiceWorker({ headers: isolationHeaders })],
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   test: {
