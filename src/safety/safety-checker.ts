@@ -116,7 +116,11 @@ export class SafetyChecker {
     tf.env.useFSCache = false;
     if (options.fetch) tf.env.fetch = options.fetch;
     const classifier = (await tf.pipeline('image-classification', options.modelId, {
-      device: options.device,
+      // transformers.js 4.3.1 fills no device list when it takes an onnxruntime from the global symbol, so any
+      // named device ('wasm', 'webgpu', 'cpu') throws "Unsupported device"; 'auto' maps to that empty list and our
+      // explicit executionProviders below take effect (`session_options.executionProviders ??= …`).
+      device: 'auto',
+      session_options: { executionProviders: [options.device] },
       // fp32 = onnx/model.onnx; transformers.js' per-device default may pick a quantized file we do not ship.
       dtype: 'fp32',
     })) as unknown as ImageClassifier;
