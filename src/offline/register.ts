@@ -1,7 +1,7 @@
 /**
  * Service-worker registration (side-effect module, imported once by src/ui/main.ts).
  *
- * Production builds (`npm run build`, `npm start`): registers `<base>sw.js` (src/offline/sw.ts, built by
+ * Builds (`npm run build`, `npm start`; the build plugin sets import.meta.env.SOTE_SERVICE_WORKER): registers `<base>sw.js` (src/offline/sw.ts, built by
  * src/offline/vite-plugin.ts) once the page has loaded, so the app shell, the onnxruntime-web wasm and the demo
  * model are precached and the page reloads and generates offline, still cross-origin isolated.
  * Dev server: no service worker, ever; one left over on this origin (e.g. from `vite preview` on the same port)
@@ -20,7 +20,10 @@ export interface OfflineStatus {
   cachedBytes: number;
 }
 
-export const SERVICE_WORKER_URL = `${import.meta.env.BASE_URL}sw.js`;
+/** Set by the build plugin (src/offline/vite-plugin.ts) to the worker's file name; undefined on the dev server. */
+const SW_FILE = import.meta.env.SOTE_SERVICE_WORKER as string | undefined;
+
+export const SERVICE_WORKER_URL = SW_FILE ? `${import.meta.env.BASE_URL}${SW_FILE}` : undefined;
 
 /** Asks the controlling service worker what is cached; undefined if the page is not controlled. */
 export function offlineStatus(timeoutMs = 5000): Promise<OfflineStatus | undefined> {
@@ -38,10 +41,11 @@ export function offlineStatus(timeoutMs = 5000): Promise<OfflineStatus | undefin
 }
 
 if (typeof navigator !== 'undefined' && 'serviceWorker' in navigator) {
-  if (import.meta.env.PROD) {
+  if (SERVICE_WORKER_URL) {
+    const url = SERVICE_WORKER_URL;
     const register = () => {
       navigator.serviceWorker
-        .register(SERVICE_WORKER_URL, { scope: import.meta.env.BASE_URL, updateViaCache: 'none' })
+        .register(url, { scope: import.meta.env.BASE_URL, updateViaCache: 'none' })
         .catch((e: unknown) => console.warn(`offline support unavailable: service worker registration failed (${e instanceof Error ? e.message : String(e)})`));
     };
     if (document.readyState === 'complete') register();

@@ -11,7 +11,8 @@
  *   cross-origin isolated (WASM threads) even before the service worker takes over; `sw.js` is never
  *   HTTP-cached; hashed assets are immutable. Other hosts need the same headers in their own config.
  *
- * Build only (`apply: 'build'`): the dev server never gets a service worker.
+ * Build only (`apply: 'build'`): the dev server never gets a service worker. It also defines
+ * `import.meta.env.SOTE_SERVICE_WORKER` (the worker's file name) in the build, which tells register.ts to register.
  *
  * Why hand-written and not vite-plugin-pwa/workbox: the one thing the worker must do on every response is add the
  * isolation headers, plus answer Range from the cache and verify each file's hash — each a workbox plugin hook
@@ -104,6 +105,9 @@ export function offlineServiceWorker(options: OfflinePluginOptions): Plugin {
   return {
     name: 'sote:offline-service-worker',
     apply: 'build',
+    // register.ts keys on this, not on import.meta.env.PROD: a build started from vitest runs with NODE_ENV=test,
+    // which makes PROD false, yet it must register the worker it ships.
+    config: () => ({ define: { 'import.meta.env.SOTE_SERVICE_WORKER': JSON.stringify(fileName) } }),
     configResolved(resolved) {
       config = resolved;
     },

@@ -7,6 +7,7 @@ import { encodePngWithParameters, readPngParameters, type GenerationParameters }
 import { downloadBlob, h } from './dom.ts';
 import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './history.ts';
 import { ProgressView } from './progress.ts';
+import '../offline/register.ts'; // service worker in production builds only: offline app shell + COOP/COEP (src/offline/)
 import {
   BOUNDS, defaultSettings, hostedClientCode, IMAGE_SIZE_PRESETS, imageSize, randomSeed, RECOMMENDED_NEGATIVE,
   RECOMMENDED_PROMPT_PREFIX, validate, type Settings,
