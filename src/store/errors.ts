@@ -1,0 +1,66 @@
+/**
+ * Named errors of the model store. They extend the project's SoteError (src/client/errors.ts): a fixed `name`,
+ * a message ending in what to do (`remedy`) and structured `detail` (numbers stay numbers, never parsed back
+ * from text).
+ *
+ * Crossing the worker boundary: client/errors.ts rebuilds only the classes in its ERROR_CLASSES map, so these
+ * four must be added there (by name → class) for `instanceof` to survive Comlink; until then they arrive as a
+ * plain Error whose `name` is still right.
+ */
+import { SoteError } from '../client/errors.ts';
+
+const MiB = 2 ** 20;
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+
+/** A descriptor (JSON or URL parameter) is malformed; `path` points at the offending field. */
+export class DescriptorError extends SoteError {
+  override readonly name = 'DescriptorError';
+  constructor(where: string, problems: string[]) {
+    super(`${where}: invalid model descriptor: ${problems.join('; ')}`,
+      'fix the descriptor (format documented in src/store/descriptor.ts) or open a built-in model', { where, problems: problems.join('; ') });
+  }
+}
+
+/**
+ * The origin has too little storage for an install. Thrown before anything is written when
+ * `navigator.storage.estimate()` says so, and after a QuotaExceededError mid-way (everything the install
+ * wrote is deleted first).
+ */
+export class StorageQuotaError extends SoteError {
+  override readonly name = 'StorageQuotaError';
+  constructor(readonly needed: number, readonly available: number, readonly usage: number, readonly quota: number, when: 'before' | 'during', options?: { cause?: unknown }) {
+    super(
+      when === 'before'
+        ? `not enough browser storage: the install needs about ${gib(needed)}, ${gib(available)} is free (${gib(usage)} of ${gib(quota)} used)`
+        : `browser storage ran out during the install (${gib(usage)} of ${gib(quota)} used, about ${gib(needed)} needed); nothing was kept`,
+      `free at least ${gib(Math.max(0, needed - available))} (${Math.ceil(Math.max(0, needed - available) / MiB)} MiB): delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
+      { needed, available, usage, quota, when },
+      options,
+    );
+  }
+}
+
+/** A downloaded or stored file does not match its expected sha256 (or git blob id); its bytes were deleted. */
+export class IntegrityError extends SoteError {
+  override readonly name = 'IntegrityError';
+  constructor(readonly file: string, readonly expected: string, readonly actual: string, readonly algorithm: 'sha256' | 'git-sha1' | 'size') {
+    super(`${file} failed verification: expected ${algorithm} ${expected}, got ${actual}`,
+      'its data was deleted; retry the install (a corrupt mirror or proxy will fail again — check the hub URL and the descriptor hashes)',
+      { file, expected, actual, algorithm });
+  }
+}
+
+/**
+ * A file could not be downloaded after the retries (network down, HTTP error, server without Range support).
+ * Finished slices stay in IndexedDB: installing again resumes.
+ */
+export class DownloadError extends SoteError {
+  override readonly name = 'DownloadError';
+  constructor(readonly url: string, reason: string, readonly resumable: boolean, options?: { cause?: unknown }) {
+    super(`could not download ${url}: ${reason}`,
+      resumable
+        ? 'check the network and install again: finished parts are kept and will not be downloaded twice'
+        : 'check the hub URL, revision and access token in the settings',
+      { url, reason, resumable }, options);
+  }
+}
