@@ -28,7 +28,7 @@ describe('safety checker (transformers.js on onnxruntime-node)', () => {
   const options = () => ({
     ort: ortNode as unknown as SharedOrt,
     modelId: MODEL_ID,
-    localModelPath: `${root}/`,
+    modelBase: `${root}/`,
     device: 'cpu' as const,
     fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
       fetches.push(String(input));

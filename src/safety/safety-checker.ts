@@ -13,9 +13,14 @@
  *   the shared env (a jsDelivr wasmPaths default, log level, WebGPU power preference) are undone right after
  *   the import, so our engine keeps resolving the .wasm that Vite emits next to the bundle and the page never
  *   talks to a CDN. Sessions the pipeline creates are checked to come from our InferenceSession.
- * - No hub access: env.allowRemoteModels = false; files come from `localModelPath` (a URL prefix or, in Node, a
- *   directory) as `<localModelPath>/<modelId>/{config.json, preprocessor_config.json, onnx/model.onnx}`, through
- *   `fetch` if given (the model store can serve its cached copies that way).
+ * - No hub access: files come from `modelBase` as `<modelBase><modelId>/{config.json, preprocessor_config.json,
+ *   onnx/model.onnx}`, through `fetch` if given (the model store can serve its cached copies that way).
+ *   A directory or same-origin path is a transformers.js "local" path (allowRemoteModels = false). An absolute
+ *   http(s) URL must instead be the "remote host" (remoteHost = modelBase, remotePathTemplate = '{model}/',
+ *   allowLocalModels = false): transformers.js 4.3.1 decides whether optional files such as
+ *   preprocessor_config.json exist by probing local paths only when they are NOT URLs, so with an absolute-URL
+ *   localModelPath the processor is silently skipped and the pipeline fails ("this.processor is not a
+ *   function"). Either way the only host ever contacted is the one in modelBase.
  * - transformers.js is module-global state: every checker in one JS realm must use the same ort module.
  */
 import type { Env, InferenceSession } from 'onnxruntime-common';
@@ -40,10 +45,10 @@ export interface SafetyCheckerOptions {
   /** Model folder name under localModelPath; a HF repo id such as "Falconsai/nsfw_image_detection". */
   modelId: string;
   /**
-   * Where model folders live: an absolute URL prefix ("http://127.0.0.1:5173/models/") in the browser, or a
-   * directory in Node. Must end with "/" or be joinable (transformers.js path-joins it with modelId/file).
+   * Where model folders live, ending with "/": an absolute URL prefix ("http://127.0.0.1:5173/models/"), a
+   * same-origin path ("/models/"), or a directory in Node. transformers.js path-joins it with modelId/file.
    */
-  localModelPath: string;
+  modelBase: string;
   /** 'webgpu' or 'wasm' in the browser, 'cpu' with onnxruntime-node. */
   device: SafetyDevice;
   /** Replaces transformers.js' fetch (e.g. to serve files from the model store). */
@@ -109,9 +114,18 @@ export class SafetyChecker {
   static async load(options: SafetyCheckerOptions): Promise<SafetyChecker> {
     const started = performance.now();
     const tf = await importTransformersSharingOrt(options.ort);
-    tf.env.allowRemoteModels = false;
-    tf.env.allowLocalModels = true;
-    tf.env.localModelPath = options.localModelPath;
+    if (!options.modelBase.endsWith('/')) throw new Error(`safety checker: modelBase must end with "/" (got ${options.modelBase})`);
+    if (/^https?:\/\//i.test(options.modelBase)) {
+      // Our own server as the "hub" (see the file comment for why not localModelPath).
+      tf.env.allowLocalModels = false;
+      tf.env.allowRemoteModels = true;
+      tf.env.remoteHost = options.modelBase;
+      tf.env.remotePathTemplate = '{model}/';
+    } else {
+      tf.env.allowLocalModels = true;
+      tf.env.allowRemoteModels = false;
+      tf.env.localModelPath = options.modelBase;
+    }
     tf.env.useBrowserCache = options.useBrowserCache ?? false;
     tf.env.useFSCache = false;
     if (options.fetch) tf.env.fetch = options.fetch;
