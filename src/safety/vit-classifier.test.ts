@@ -12,9 +12,13 @@ import { WeightMismatchError } from '../models/errors.ts';
 import { mapWeightSource, type WeightSource } from '../models/weight-source.ts';
 import { TorchGenerator } from '../pipeline/torch-generator.ts';
 import { TINY_NSFW_CONFIG, TINY_NSFW_GAIN, tinyNsfwClassifierFiles, tinyNsfwProbability, vitPreprocessorConfig } from './tiny-classifier.ts';
+import { bytesSource } from '../weights/byte-source.ts';
+import { SafetensorsFile } from '../weights/safetensors.ts';
+import { encodeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.ts';
 import {
   buildViTForImageClassification,
   compileSelfContainedOnnx,
+  convertViTCheckpoint,
   parseViTClassifierConfig,
   vitConfigJson,
   vitParameterCount,
@@ -170,6 +174,25 @@ describe('ViTForImageClassification builder', () => {
     await session.release();
     const ref = await referenceForward(SMALL, weights, pixels, 1);
     expect(maxRel(out.logits.data as Float32Array, ref)).toBeLessThan(1e-5);
+  });
+
+  it('converts an HF repo (config.json, preprocessor_config.json, model.safetensors) into the transformers.js layout', async () => {
+    const expected = buildViTForImageClassification(SMALL).expected;
+    const weights = randomWeightSource(expected, 3);
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const name of weights.names()) tensors[name] = { dtype: 'F32', shape: weights.get(name)!.shape, data: await weights.get(name)!.read() };
+    const st = await SafetensorsFile.open(bytesSource('model.safetensors', encodeSafetensors(tensors)));
+    const enc = new TextEncoder();
+    const configJson = enc.encode(JSON.stringify({ ...vitConfigJson(SMALL), _name_or_path: 'kept as is' }));
+    const pre = enc.encode(JSON.stringify(vitPreprocessorConfig(24)));
+    const files = await convertViTCheckpoint(configJson, pre, st);
+    expect(files.get('config.json')).toBe(configJson);
+    expect(files.get('preprocessor_config.json')).toBe(pre);
+    const session = await ortNode.InferenceSession.create(files.get('onnx/model.onnx')!);
+    const pixels = randomPixels(3 * 24 * 24, 9);
+    const out = await session.run({ pixel_values: new ortNode.Tensor('float32', pixels, [1, 3, 24, 24]) });
+    await session.release();
+    expect(maxRel(out.logits.data as Float32Array, await referenceForward(SMALL, weights, pixels, 1))).toBeLessThan(1e-5);
   });
 
   it('reports missing, unexpected and mis-shaped tensors at once; ignores a pooler', async () => {

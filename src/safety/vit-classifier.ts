@@ -24,6 +24,7 @@ import { serializeGraph } from '../onnx/serialize.ts';
 import { ConfigError } from '../models/cascade-config.ts';
 import { ModelContext, type Precision } from '../models/model-context.ts';
 import type { WeightSource } from '../models/weight-source.ts';
+import type { SafetensorsFile } from '../weights/safetensors.ts';
 
 /** The config.json fields the classifier uses (HF ViTConfig names), with id2label resolved to an ordered list. */
 export interface ViTClassifierConfig {
@@ -218,4 +219,33 @@ export async function compileSelfContainedOnnx(ctx: ModelContext, weights: Weigh
   const g = ctx.g;
   for (const w of g.weights.splice(0)) g.constants.push({ name: w.name, dtype: w.dtype, dims: w.dims, raw: await w.bytes() });
   return serializeGraph(g, docString ? { docString } : {}).modelBytes;
+}
+
+/** A WeightSource over one Hugging Face model.safetensors (names are already the HF names the builder uses). */
+export function safetensorsWeightSource(file: SafetensorsFile): WeightSource {
+  return {
+    description: file.name,
+    get: (name) => (file.tensors.has(name) ? { shape: file.info(name).shape, read: () => file.readFloat32(name) } : undefined),
+    names: () => file.tensors.keys(),
+  };
+}
+
+/**
+ * Converts a Hugging Face ViTForImageClassification repo (config.json, preprocessor_config.json,
+ * model.safetensors — what Falconsai/nsfw_image_detection publishes) into the folder transformers.js loads:
+ * config.json and preprocessor_config.json unchanged, onnx/model.onnx built here (fp32, weights embedded).
+ */
+export async function convertViTCheckpoint(
+  configJson: Uint8Array,
+  preprocessorConfigJson: Uint8Array,
+  weights: SafetensorsFile,
+): Promise<Map<string, Uint8Array>> {
+  const config = parseViTClassifierConfig(JSON.parse(new TextDecoder().decode(configJson)));
+  const model = await compileSelfContainedOnnx(buildViTForImageClassification(config), safetensorsWeightSource(weights),
+    `ViTForImageClassification converted from ${weights.name} by sote-webgpu`);
+  return new Map([
+    ['config.json', configJson],
+    ['preprocessor_config.json', preprocessorConfigJson],
+    ['onnx/model.onnx', model],
+  ]);
 }
