@@ -73,6 +73,9 @@ type ImageClassifier = Awaited<ReturnType<Transformers['pipeline']>> & {
 
 const ORT_SYMBOL = Symbol.for('onnxruntime');
 let transformers: { ort: SharedOrt; module: Promise<Transformers> } | undefined;
+/** transformers.js' own fetch, restored for checkers that pass none. */
+let defaultFetch: Transformers['env']['fetch'] | undefined;
+let loadChain: Promise<unknown> = Promise.resolve();
 
 /**
  * Imports transformers.js bound to `ort` (see the file invariant). Throws if it was already bound to a
@@ -95,6 +98,7 @@ export function importTransformersSharingOrt(ort: SharedOrt): Promise<Transforme
     if (env.webgpu) env.webgpu.powerPreference = saved.powerPreference;
     // transformers.js would otherwise pre-fetch and cache the ORT wasm itself when wasmPaths is a {wasm, mjs} pair.
     tf.env.useWasmCache = false;
+    defaultFetch = tf.env.fetch;
     return tf;
   });
   transformers = { ort, module };
@@ -111,7 +115,17 @@ export class SafetyChecker {
     readonly loadMs: number,
   ) {}
 
-  static async load(options: SafetyCheckerOptions): Promise<SafetyChecker> {
+  /**
+   * Loads a checker. transformers.js reads its file-location settings from a module-global `env` while it
+   * fetches, so loads are serialized: each sets the env for its own model base, then loads, then the next one.
+   */
+  static load(options: SafetyCheckerOptions): Promise<SafetyChecker> {
+    const next = loadChain.then(() => SafetyChecker.loadNow(options));
+    loadChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private static async loadNow(options: SafetyCheckerOptions): Promise<SafetyChecker> {
     const started = performance.now();
     const tf = await importTransformersSharingOrt(options.ort);
     if (!options.modelBase.endsWith('/')) throw new Error(`safety checker: modelBase must end with "/" (got ${options.modelBase})`);
@@ -128,7 +142,7 @@ export class SafetyChecker {
     }
     tf.env.useBrowserCache = options.useBrowserCache ?? false;
     tf.env.useFSCache = false;
-    if (options.fetch) tf.env.fetch = options.fetch;
+    tf.env.fetch = options.fetch ?? defaultFetch!;
     const classifier = (await tf.pipeline('image-classification', options.modelId, {
       // transformers.js 4.3.1 fills no device list when it takes an onnxruntime from the global symbol, so any
       // named device ('wasm', 'webgpu', 'cpu') throws "Unsupported device"; 'auto' maps to that empty list and our
