@@ -10,7 +10,8 @@
 import { SoteError } from '../client/errors.ts';
 
 const MiB = 2 ** 20;
-const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+/** Human size: GiB from 1 GiB up, else MiB (messages only; exact numbers are in `detail`). */
+const gib = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / MiB).toFixed(1)} MiB`);
 
 /** A descriptor (JSON or URL parameter) is malformed; `path` points at the offending field. */
 export class DescriptorError extends SoteError {
@@ -33,7 +34,7 @@ export class StorageQuotaError extends SoteError {
       when === 'before'
         ? `not enough browser storage: the install needs about ${gib(needed)}, ${gib(available)} is free (${gib(usage)} of ${gib(quota)} used)`
         : `browser storage ran out during the install (${gib(usage)} of ${gib(quota)} used, about ${gib(needed)} needed); nothing was kept`,
-      `free at least ${gib(Math.max(0, needed - available))} (${Math.ceil(Math.max(0, needed - available) / MiB)} MiB): delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
+      `free at least ${gib(Math.max(0, needed - available))}: delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
       { needed, available, usage, quota, when },
       options,
     );

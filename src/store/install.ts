@@ -54,6 +54,11 @@ export interface InstallOptions {
    * mid-install QuotaExceededError path with a quota that the estimate would have refused.
    */
   checkQuota?: boolean;
+  /**
+   * Source of `{usage, quota}` (default navigator.storage.estimate()). Injected by tests: Chromium's estimate
+   * does not reflect a CDP quota override, while IndexedDB writes do obey it.
+   */
+  estimate?: () => Promise<StorageFacts>;
 }
 
 /** Store key of an installed model: one entry per descriptor and precision. */
@@ -64,7 +69,7 @@ export function modelIdFor(descriptor: ModelDescriptor, precision: Precision): s
 /** Converted bytes per downloaded 16-bit checkpoint byte, when the descriptor gives no size. */
 const PACKAGE_FACTOR: Record<Precision, number> = { fp32: 2, fp16: 1, int8: 0.6, int4: 0.35 };
 
-interface StorageFacts {
+export interface StorageFacts {
   usage: number;
   quota: number;
 }
@@ -186,7 +191,7 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
     const convertedBytes = Object.values(record.converted).reduce((a, c) => a + (c ? componentBytes(c) : 0), 0);
     const packageBytes = descriptor.sizes[precision] ?? downloadTotal * PACKAGE_FACTOR[precision];
     needed = remaining + Math.max(0, packageBytes - convertedBytes);
-    const facts = await estimate();
+    const facts = await (options.estimate ?? estimate)();
     const persisted = (await navigator.storage?.persist?.().catch(() => false)) ?? false;
     emit({ type: 'quota', needed, usage: facts.usage, quota: facts.quota, persisted });
     if ((options.checkQuota ?? true) && facts.quota - facts.usage < needed) {
@@ -365,7 +370,7 @@ async function installPackage(descriptor: ModelDescriptor, options: InstallOptio
   }));
   const needed = manifest.totalBytes * 2; // slices, then package files (slices are dropped as each file lands)
   try {
-    const facts = await estimate();
+    const facts = await (options.estimate ?? estimate)();
     const persisted = (await navigator.storage?.persist?.().catch(() => false)) ?? false;
     emit({ type: 'quota', needed, usage: facts.usage, quota: facts.quota, persisted });
     if ((options.checkQuota ?? true) && facts.quota - facts.usage < needed) {

@@ -1,0 +1,183 @@
+/**
+ * Import from disk, no network:
+ * - an exported package: one .tar (export.ts), or the unpacked folder's files (manifest.json among them) —
+ *   every file is checked against the manifest's sha256 and size, then stored as is;
+ * - checkpoints: picked/dropped .safetensors (one or more per network, recognised by their tensors) plus
+ *   tokenizer files (vocab.json, merges.txt, …, by name) — converted exactly as a download would be.
+ * Same commit rule as installs: package files first, manifest, then the listed record; any failure removes
+ * what this import wrote (a quota failure becomes StorageQuotaError).
+ */
+import { createSHA256 } from 'hash-wasm';
+import type { ModelKind } from '../models/checkpoint-source.ts';
+import { detectKind } from '../models/detect.ts';
+import type { Precision } from '../models/model-context.ts';
+import { MANIFEST_FILE, parseManifest, writeManifest, type ComponentManifest, type PackageFile, type PackageSink } from '../models/model-package.ts';
+import { blobSource } from '../weights/byte-source.ts';
+import { SafetensorsFile } from '../weights/safetensors.ts';
+import { CHECKPOINT_ROLES, parseDescriptor, type CheckpointSource, type ModelDescriptor } from './descriptor.ts';
+import { DescriptorError, IntegrityError, StorageQuotaError } from './errors.ts';
+import { DESCRIPTOR_FILE } from './export.ts';
+import { deleteWithPrefix, isQuotaError, stores, type InstalledModel } from './idb.ts';
+import { convertComponent } from './install.ts';
+import { commitModel, idbPackageSink, manifestFiles, writeBlobFile } from './package-store.ts';
+import type { InstallListener } from './progress.ts';
+import { readTar } from './tar.ts';
+
+export interface ImportOptions {
+  /** Store id (default: `<name>@<precision>`). */
+  id?: string;
+  /** For checkpoints: name, configs, Stage A scale, defaults (default: presets, 0.43, generic defaults). */
+  descriptor?: ModelDescriptor;
+  /** For checkpoints. @default 'fp16' */
+  precision?: Precision;
+  onEvent?: InstallListener;
+}
+
+const TOKENIZER_NAMES = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'imported';
+}
+
+function localDescriptor(name: string, defaults?: ModelDescriptor): ModelDescriptor {
+  return defaults ?? {
+    id: slug(name),
+    name,
+    source: { kind: 'checkpoints', hub: 'file:', repo: 'local/import', revision: 'local', files: [], configs: {}, stageAScale: 0.43 },
+    defaults: { width: 1024, height: 1024, stageC: { steps: 20, cfg: 4 }, stageB: { steps: 10, cfg: 1.1 } },
+    sizes: {},
+    requirements: { gpuFeatures: [] },
+  };
+}
+
+async function sha256OfBlob(blob: Blob): Promise<string> {
+  const h = await createSHA256();
+  h.init();
+  const step = 16 * 2 ** 20;
+  for (let at = 0; at < blob.size; at += step) h.update(new Uint8Array(await blob.slice(at, at + step).arrayBuffer()));
+  return h.digest('hex');
+}
+
+async function estimateFree(): Promise<{ usage: number; quota: number }> {
+  const e = await navigator.storage?.estimate?.();
+  return { usage: e?.usage ?? 0, quota: e?.quota ?? Number.POSITIVE_INFINITY };
+}
+
+/** Runs `body` for a new model id; on failure deletes every file written under it. */
+async function guarded<T>(modelId: string, needed: number, body: () => Promise<T>): Promise<T> {
+  const before = await estimateFree();
+  if (before.quota - before.usage < needed) throw new StorageQuotaError(needed, before.quota - before.usage, before.usage, before.quota, 'before');
+  await navigator.storage?.persist?.().catch(() => false);
+  try {
+    return await body();
+  } catch (e) {
+    await deleteWithPrefix(stores().files, [modelId]);
+    if (isQuotaError(e)) {
+      const f = await estimateFree();
+      throw new StorageQuotaError(needed, Math.max(0, f.quota - f.usage), f.usage, f.quota, 'during', { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Path of a picked file relative to the folder that holds manifest.json (directory picks carry webkitRelativePath). */
+function relativePaths(files: File[]): Map<string, Blob> {
+  const full = files.map((f) => ({ path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name, file: f as Blob }));
+  return new Map(full.map((f) => [f.path, f.file]));
+}
+
+/** Imports an exported package (tar or unpacked files) or checkpoint files; resolves with the listed model. */
+export async function importFiles(files: File[], options: ImportOptions = {}): Promise<InstalledModel> {
+  if (files.length === 1 && /\.tar$/i.test(files[0].name)) return importPackage(await readTar(files[0]), options);
+  const byPath = relativePaths(files);
+  if ([...byPath.keys()].some((p) => p === MANIFEST_FILE || p.endsWith(`/${MANIFEST_FILE}`))) return importPackage(byPath, options);
+  return importCheckpoints(files, options);
+}
+
+async function importPackage(entries: Map<string, Blob>, options: ImportOptions): Promise<InstalledModel> {
+  const manifestPath = [...entries.keys()].filter((p) => p === MANIFEST_FILE || p.endsWith(`/${MANIFEST_FILE}`)).sort((a, b) => a.length - b.length)[0];
+  if (!manifestPath) throw new DescriptorError('import', ['no manifest.json among the files']);
+  const root = manifestPath.slice(0, manifestPath.length - MANIFEST_FILE.length);
+  const manifestText = await entries.get(manifestPath)!.text();
+  const manifest = parseManifest(manifestText, manifestPath);
+  const descText = await entries.get(`${root}${DESCRIPTOR_FILE}`)?.text();
+  let descriptor = descText ? parseStored(descText) : undefined;
+  descriptor ??= localDescriptor(manifest.name, options.descriptor);
+  const modelId = options.id ?? `${descriptor.id}@${manifest.precision}`;
+  return guarded(modelId, manifest.totalBytes, async () => {
+    for (const f of manifestFiles(manifest)) {
+      const blob = entries.get(`${root}${f.path}`);
+      if (!blob) throw new DescriptorError('import', [`the package has no ${f.path}`]);
+      if (blob.size !== f.bytes) throw new IntegrityError(f.path, String(f.bytes), String(blob.size), 'size');
+      const actual = await sha256OfBlob(blob);
+      options.onEvent?.({ type: 'verify', file: f.path, algorithm: 'sha256', expected: f.sha256, ok: actual === f.sha256 });
+      if (actual !== f.sha256) throw new IntegrityError(f.path, f.sha256, actual, 'sha256');
+      await writeBlobFile(modelId, f.path, blob);
+    }
+    await writeBlobFile(modelId, MANIFEST_FILE, new Blob([manifestText]));
+    const m = await commitModel(modelId, descriptor, manifest);
+    options.onEvent?.({ type: 'installed', id: modelId, bytes: manifest.totalBytes });
+    return m;
+  });
+}
+
+/** A stored descriptor was validated when it was installed; re-validate anyway (it came from a file). */
+function parseStored(text: string): ModelDescriptor | undefined {
+  try {
+    const raw = JSON.parse(text) as ModelDescriptor;
+    // The stored form is already normalized (hub filled in); parseDescriptor accepts it as input too.
+    return parseDescriptor(raw.source.kind === 'package' ? { ...raw, source: { kind: 'package', url: raw.source.url } } : raw, { url: 'import' });
+  } catch {
+    return undefined;
+  }
+}
+
+async function importCheckpoints(files: File[], options: ImportOptions): Promise<InstalledModel> {
+  const precision = options.precision ?? 'fp16';
+  const descriptor = localDescriptor(files.find((f) => /stage_c\.safetensors$/.test(f.name))?.name.replace(/-?stage_c\.safetensors$/, '') || 'Imported model', options.descriptor);
+  const source: Pick<CheckpointSource, 'configs' | 'stageAScale'> = descriptor.source.kind === 'checkpoints' ? descriptor.source : { configs: {}, stageAScale: 0.43 };
+  const byKind = new Map<ModelKind, File[]>();
+  const tokenizer: File[] = [];
+  const problems: string[] = [];
+  for (const f of files) {
+    if (TOKENIZER_NAMES.includes(f.name)) {
+      tokenizer.push(f);
+      continue;
+    }
+    if (!/\.safetensors$/i.test(f.name)) {
+      problems.push(`${f.name}: not a .safetensors or tokenizer file`);
+      continue;
+    }
+    const st = await SafetensorsFile.open(blobSource(f, f.name));
+    const kind = detectKind({ name: f.name, has: (t) => st.has(t), shape: (t) => st.tensors.get(t)?.shape });
+    byKind.set(kind, [...(byKind.get(kind) ?? []), f]);
+  }
+  for (const role of CHECKPOINT_ROLES) if (!byKind.has(role)) problems.push(`no ${role} checkpoint among the files`);
+  const tokNames = tokenizer.map((f) => f.name);
+  if (!tokNames.includes('tokenizer.json') && !(tokNames.includes('vocab.json') && tokNames.includes('merges.txt'))) problems.push('no tokenizer (vocab.json + merges.txt or tokenizer.json)');
+  if (problems.length) throw new DescriptorError('import', problems);
+
+  const modelId = options.id ?? `${descriptor.id}@${precision}`;
+  const checkpointBytes = [...byKind.values()].flat().reduce((a, f) => a + f.size, 0);
+  const factor: Record<Precision, number> = { fp32: 2, fp16: 1, int8: 0.6, int4: 0.35 };
+  const emit = (e: Parameters<InstallListener>[0]) => options.onEvent?.(e);
+  return guarded(modelId, descriptor.sizes[precision] ?? checkpointBytes * factor[precision], async () => {
+    const sink: PackageSink = idbPackageSink(modelId);
+    const components: Partial<Record<ModelKind, ComponentManifest>> = {};
+    for (const role of CHECKPOINT_ROLES) {
+      components[role] = await convertComponent(role, byKind.get(role)!.map((f) => ({ name: f.name, blob: f })), source, precision, sink, emit);
+    }
+    const tok: PackageFile[] = [];
+    for (const f of tokenizer) {
+      await writeBlobFile(modelId, `tokenizer/${f.name}`, f);
+      tok.push({ path: `tokenizer/${f.name}`, bytes: f.size, sha256: await sha256OfBlob(f) });
+    }
+    const manifest = await writeManifest(sink, {
+      name: descriptor.name, precision, components, tokenizer: tok,
+      source: Object.fromEntries([...byKind.values()].flat().map((f, i) => [`file${i}`, f.name])),
+    });
+    const m = await commitModel(modelId, descriptor, manifest);
+    emit({ type: 'installed', id: modelId, bytes: manifest.totalBytes });
+    return m;
+  });
+}
