@@ -1,0 +1,13 @@
+/**
+ * `import { sote } from '…/client'` — the hosted client's surface on the user's own GPU (docs/api-contract.md).
+ * Moving from the hosted client: `import { fal } from '@fal-ai/client'` → `import { fal } from '…/client'`.
+ */
+export { createSoteClient, defaultSoteClient, fal, installSote, KNOWN_ENDPOINTS, sote, SOTE_DIFFUSION_ENDPOINT } from './sote.ts';
+export type { EndpointId, RequestOptions, SoteClient, SoteClientOptions, SoteConfig, SoteQueue, StatusOptions, SubscribeOptions, SubscribeToStatusOptions } from './sote.ts';
+export { ApiError, RequestNotFoundError, UnknownEndpointError, ValidationError, type ValidationIssue } from './api-errors.ts';
+export { IMAGE_SIZE_PRESETS, inputSchema, parseInput, type ImageSizePreset, type SoteInput, type SoteInputParams } from './input-schema.ts';
+export type * from './queue-types.ts';
+export { demoModelSource, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';
+export { noSafetyChecker, type SafetyHook, type SafetyHookResult } from './safety-hook.ts';
+export { indexedDbRequestStore, type RequestStore } from './request-store.ts';
+export { GenerationCancelledError, DeviceLostError, ModelLoadError, SoteError, WebGPUUnavailableError } from './errors.ts';

@@ -1,0 +1,145 @@
+/**
+ * The input schema of `fal-ai/stable-cascade/sote-diffusion`: names, defaults and bounds exactly as
+ * docs/api-contract.md §2 (the hosted endpoint's), the 422 error shape for bad input, and the mapping from a
+ * valid input to the pipeline's GenerationRequest.
+ *
+ * Invariants:
+ * - `parseInput` either returns a fully defaulted `SoteInput` or throws a ValidationError listing EVERY problem
+ *   (one entry per problem, loc = ["body", field, …]); nothing is generated for invalid input;
+ * - unknown fields never fail a request: they are dropped and reported (`unknownFields`) so the caller can log
+ *   a WARN naming them (hosted pydantic models ignore extra fields the same way);
+ * - numbers are taken as given, never coerced from strings (a string where a number belongs is a 422).
+ */
+import { z } from 'zod';
+import type { GenerationRequest } from '../pipeline/text-to-image.ts';
+import { ValidationError, type ValidationIssue } from './api-errors.ts';
+
+/** fal toolkit IMAGE_SIZE_PRESETS (width × height). */
+export const IMAGE_SIZE_PRESETS = {
+  square_hd: { width: 1024, height: 1024 },
+  square: { width: 512, height: 512 },
+  portrait_4_3: { width: 768, height: 1024 },
+  portrait_16_9: { width: 576, height: 1024 },
+  landscape_4_3: { width: 1024, height: 768 },
+  landscape_16_9: { width: 1024, height: 576 },
+} as const satisfies Record<string, { width: number; height: number }>;
+
+export type ImageSizePreset = keyof typeof IMAGE_SIZE_PRESETS;
+const PRESET_NAMES = Object.keys(IMAGE_SIZE_PRESETS) as [ImageSizePreset, ...ImageSizePreset[]];
+
+export const MIN_SIDE = 256;
+export const MAX_SIDE = 4096;
+export const MAX_SEED = 2 ** 32 - 1;
+
+const side = z.number().int().min(MIN_SIDE).max(MAX_SIDE);
+
+export const imageSizeSchema = z.union([z.enum(PRESET_NAMES), z.object({ width: side, height: side })]);
+
+export const inputSchema = z.object({
+  prompt: z.string().refine((s) => s.trim().length > 0, { message: 'prompt must not be empty', params: { type: 'string_too_short' } }),
+  negative_prompt: z.string().default(''),
+  first_stage_steps: z.number().int().min(4).max(50).default(25),
+  second_stage_steps: z.number().int().min(4).max(24).default(10),
+  guidance_scale: z.number().min(0).max(20).default(8),
+  second_stage_guidance_scale: z.number().min(0).max(20).default(2),
+  image_size: imageSizeSchema.default({ width: 1024, height: 1536 }),
+  /** null (pydantic Optional) and absent both mean "random". */
+  seed: z.number().int().min(0).max(MAX_SEED).nullish(),
+  enable_safety_checker: z.boolean().default(true),
+  num_images: z.number().int().min(1).max(4).default(1),
+  sync_mode: z.boolean().default(false),
+});
+
+/** What callers pass (defaults optional). */
+export type SoteInputParams = z.input<typeof inputSchema>;
+/** A validated input with every default filled in. */
+export type SoteInput = z.output<typeof inputSchema>;
+export type ImageSize = z.output<typeof imageSizeSchema>;
+
+export const INPUT_FIELDS: readonly string[] = Object.keys(inputSchema.shape);
+
+export interface ParsedInput {
+  input: SoteInput;
+  /** Top-level keys that are not part of the schema (dropped), in the order given. */
+  unknownFields: string[];
+}
+
+const describeValue = (v: unknown): string => (v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
+/** zod issue → the hosted API's {loc, msg, type} (pydantic v2 type names). */
+function toIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): ValidationIssue {
+  const loc: (string | number)[] = ['body', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+  // zod does not put the offending value on issues unless asked (reportInput): read it from the raw input.
+  let value: unknown = raw;
+  for (const key of issue.path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (value === undefined) return { loc, msg: 'Field required', type: 'missing' };
+      const expected = issue.expected === 'int' ? 'a valid integer' : issue.expected === 'number' ? 'a valid number'
+        : issue.expected === 'boolean' ? 'a valid boolean' : issue.expected === 'string' ? 'a valid string'
+        : issue.expected === 'object' ? 'a valid object' : `of type ${issue.expected}`;
+      const type = issue.expected === 'int' ? 'int_type' : issue.expected === 'number' ? 'float_type' : issue.expected === 'boolean'
+        ? 'bool_type' : issue.expected === 'string' ? 'string_type' : `${issue.expected}_type`;
+      return { loc, msg: `Input should be ${expected}, got ${describeValue(value)}`, type };
+    }
+    case 'too_small':
+      return { loc, msg: `Input should be greater than or equal to ${issue.minimum}`, type: 'greater_than_equal' };
+    case 'too_big':
+      return { loc, msg: `Input should be less than or equal to ${issue.maximum}`, type: 'less_than_equal' };
+    case 'invalid_union': {
+      // Only image_size is a union: either a preset name or {width, height}.
+      const shown = typeof value === 'string' ? `'${value}'` : describeValue(value);
+      return {
+        loc,
+        msg: `Input should be one of ${PRESET_NAMES.map((p) => `'${p}'`).join(', ')} or an object {width, height} with integer sides ${MIN_SIDE}–${MAX_SIDE}; got ${shown}`,
+        type: 'literal_error',
+      };
+    }
+    case 'custom': {
+      const type = (issue.params as { type?: unknown } | undefined)?.type;
+      return { loc, msg: issue.message, type: typeof type === 'string' ? type : 'value_error' };
+    }
+    default:
+      return { loc, msg: issue.message, type: 'value_error' };
+  }
+}
+
+/** Validates and defaults an input; throws ValidationError (status 422) with one entry per problem. */
+export function parseInput(raw: unknown): ParsedInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ValidationError([{ loc: ['body'], msg: `Input should be a valid object, got ${describeValue(raw)}`, type: 'model_type' }]);
+  }
+  const record = raw as Record<string, unknown>;
+  const result = inputSchema.safeParse(record);
+  if (!result.success) throw new ValidationError(result.error.issues.map((i) => toIssue(i, record)));
+  const unknownFields = Object.keys(record).filter((k) => !INPUT_FIELDS.includes(k));
+  return { input: result.data, unknownFields };
+}
+
+export function resolveImageSize(size: ImageSize): { width: number; height: number } {
+  return typeof size === 'string' ? { ...IMAGE_SIZE_PRESETS[size] } : { width: size.width, height: size.height };
+}
+
+/** A uniformly random seed in the schema's range (the seed the request will report). */
+export function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+/**
+ * The pipeline request for a validated input (spec §7.4 mapping: first stage = Stage C, second = Stage B).
+ * `seed` is the seed to use (the caller fixes a random one when the input has none, so a resumed request
+ * reproduces the same image).
+ */
+export function toGenerationRequest(input: SoteInput, seed: number): GenerationRequest {
+  const { width, height } = resolveImageSize(input.image_size);
+  return {
+    prompt: input.prompt,
+    negativePrompt: input.negative_prompt,
+    width,
+    height,
+    numImages: input.num_images,
+    seed,
+    stageC: { steps: input.first_stage_steps, cfg: input.guidance_scale },
+    stageB: { steps: input.second_stage_steps, cfg: input.second_stage_guidance_scale },
+  };
+}

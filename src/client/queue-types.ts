@@ -1,0 +1,93 @@
+/**
+ * The public shapes of the queue API (docs/api-contract.md §1 and §3), as the hosted JS client types them.
+ */
+
+export type LogLevel = 'STDERR' | 'STDOUT' | 'ERROR' | 'INFO' | 'WARN' | 'DEBUG';
+
+export interface RequestLog {
+  message: string;
+  level: LogLevel;
+  source: 'USER';
+  /** ISO 8601. */
+  timestamp: string;
+}
+
+export interface InQueueStatus {
+  status: 'IN_QUEUE';
+  /** Requests that will start before this one (0 = next to start). */
+  queue_position: number;
+  request_id: string;
+}
+
+export interface InProgressStatus {
+  status: 'IN_PROGRESS';
+  /** Every line so far when `logs: true` was asked for, otherwise []. */
+  logs: RequestLog[];
+  request_id: string;
+}
+
+export interface CompletedStatus {
+  status: 'COMPLETED';
+  logs: RequestLog[];
+  /** inference_time: seconds of generation (timings.inference); null when the request failed or was cancelled. */
+  metrics: { inference_time: number | null };
+  request_id: string;
+  /** Present only when the request failed or was cancelled: `result()` rejects with this error. */
+  error?: string;
+  /** The error's class name (e.g. GenerationCancelledError, DeviceLostError), with `error`. */
+  error_type?: string;
+}
+
+export type QueueStatus = InQueueStatus | InProgressStatus | CompletedStatus;
+
+export interface OutputImage {
+  /** blob: URL, or data:image/png;base64,… with sync_mode (and in webhook payloads). */
+  url: string;
+  width: number;
+  height: number;
+  content_type: 'image/png';
+}
+
+export interface OutputTimings {
+  text_encoder: number;
+  prior: number;
+  decoder: number;
+  vqgan: number;
+  /** 0 when the checker did not run (disabled, or no checker installed). */
+  safety_checker: number;
+  inference: number;
+}
+
+export interface SoteOutput {
+  images: OutputImage[];
+  /** Seconds. */
+  timings: OutputTimings;
+  /** The seed actually used. */
+  seed: number;
+  /** One entry per image. */
+  has_nsfw_concepts: boolean[];
+  prompt: string;
+}
+
+export interface SoteResult {
+  data: SoteOutput;
+  requestId: string;
+}
+
+/** What `queue.submit` resolves to: the hosted client's InQueue status (a superset of `{ request_id }`). */
+export interface SubmitResult {
+  request_id: string;
+  status: 'IN_QUEUE';
+  queue_position: number;
+}
+
+/** POSTed as JSON to a request's webhookUrl when it ends. */
+export interface WebhookBody {
+  request_id: string;
+  /** Equals request_id: a local request is never retried under another id. */
+  gateway_request_id: string;
+  status: 'OK' | 'ERROR';
+  /** The output (image URLs as data: URIs, since blob: URLs mean nothing outside this page), or error detail. */
+  payload: SoteOutput | { detail: string; error_type: string };
+  error?: string;
+}
