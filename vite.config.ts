@@ -18,7 +18,12 @@ export default defineConfig({
   preview: { headers: isolationHeaders },
   plugins: [offlineServiceWorker({ headers: isolationHeaders })],
   worker: { format: 'es' },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // transformers.js is imported lazily (only when a safety check runs); listing it here pre-bundles it at
+  // start-up, otherwise the dev server discovers it mid-generation and reloads the page, killing the worker.
+  // No SPA fallback: a missing file must be a 404, not index.html with status 200 (transformers.js probes
+  // optional files such as processor_config.json and would try to parse the page as JSON).
+  appType: 'mpa',
+  optimizeDeps: { exclude: ['onnxruntime-web'], include: ['@huggingface/transformers'] },
   test: {
     projects: [
       {

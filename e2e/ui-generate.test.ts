@@ -35,7 +35,7 @@ describe('generator page', () => {
     await page.check('input[name=seedLocked]');
     await page.fill('input[name=seed]', '42');
     await page.press('textarea[name=prompt]', 'Control+Enter');
-    await page.waitForSelector('.card canvas', { timeout: 180_000 });
+    await page.waitForSelector('.card canvas', { timeout: 60_000 });
     const info = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('.card canvas')!;
       const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
@@ -47,6 +47,10 @@ describe('generator page', () => {
     expect([info.w, info.h]).toEqual([256, 384]);
     expect(info.distinct).toBeGreaterThan(100);
     expect(info.meta).toContain('seed 42');
+    // The safety checker is on by default and ran (the demo's checker passes these mid-grey noise images).
+    expect(await page.isChecked('input[name=enable_safety_checker]')).toBe(true);
+    expect(info.status).toMatch(/^Done in [\d.]+ s on wasm$/);
+    expect(browser!.logs.join('\n')).not.toMatch(/SafetyChecker/);
     await page.screenshot({ path: '/tmp/sote-page.png' });
 
     await page.reload();

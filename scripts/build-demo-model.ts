@@ -6,7 +6,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEMO_MODEL_NAME, writeDemoModel } from '../src/models/demo-model.ts';
+import { DEMO_MODEL_NAME, DEMO_SAFETY_MODEL_ID, writeDemoModel } from '../src/models/demo-model.ts';
+import { tinyNsfwClassifierFiles } from '../src/safety/tiny-classifier.ts';
+
+const DEMO_SAFETY_THRESHOLD = 0.7;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'public', 'models', DEMO_MODEL_NAME);
@@ -19,4 +22,13 @@ const manifest = await writeDemoModel({
     await writeFile(join(outDir, path), bytes);
   },
 });
+// The demo's safety checker: the tiny classifier that flags near-white images (mean level above ~217;
+// src/safety/tiny-classifier.ts), served as /models/tiny-demo-safety/ so the whole enable_safety_checker path
+// runs without a download while the demo's noise images (mean ≈ 125) pass.
+const safetyDir = join(root, 'public', 'models', DEMO_SAFETY_MODEL_ID);
+await rm(safetyDir, { recursive: true, force: true });
+for (const [rel, bytes] of await tinyNsfwClassifierFiles(DEMO_SAFETY_THRESHOLD)) {
+  await mkdir(dirname(join(safetyDir, rel)), { recursive: true });
+  await writeFile(join(safetyDir, rel), bytes);
+}
 console.log(`built the demo model (${(manifest.totalBytes / 1024).toFixed(0)} KiB) in ${outDir} in ${(performance.now() - started).toFixed(0)} ms`);

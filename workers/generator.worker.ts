@@ -16,6 +16,7 @@ import {
   ModelLoadError,
   ModelNotLoadedError,
   registerErrorTransfer,
+  SafetyCheckerUnavailableError,
   WebGPUUnavailableError,
   type GenerateResult,
   type GeneratorWorkerApi,
@@ -28,12 +29,15 @@ import { chooseBackend, maxBindingBytes, wasmThreadCount, watchDeviceLost, type 
 import type { PipelineEvent } from '../src/pipeline/events.ts';
 import { urlPackageReader } from '../src/pipeline/package-reader.ts';
 import { TextToImagePipeline } from '../src/pipeline/text-to-image.ts';
+import { applySafetyChecker, lazySafetyChecker, type SharedOrt } from '../src/safety/safety-checker.ts';
 
 registerErrorTransfer();
 
 interface Loaded {
   pipeline: TextToImagePipeline;
   backend: BrowserBackend;
+  /** The model's safety checker, loaded on the first generation that enables it. */
+  safety?: ReturnType<typeof lazySafetyChecker>;
 }
 
 let loaded: Loaded | undefined;
@@ -109,7 +113,15 @@ const api: GeneratorWorkerApi = {
           emit({ type: 'log', level: 'WARN', message: 'onnxruntime-web did not expose its GPUDevice: device loss will surface as a failed run' });
         }
       }
-      loaded = { pipeline, backend: decision.backend };
+      const checker = request.safetyChecker;
+      const safety = checker && lazySafetyChecker({
+        ort: ort as unknown as SharedOrt,
+        // An absolute base: transformers.js treats it as our own host (see safety-checker.ts).
+        modelBase: new URL(checker.modelBase, self.location.href).href,
+        modelId: checker.modelId,
+        device: decision.backend,
+      });
+      loaded = { pipeline, backend: decision.backend, ...(safety ? { safety } : {}) };
       const ms = performance.now() - started;
       emit({ type: 'model-loaded', url, ms });
       const m = pipeline.manifest;
@@ -134,9 +146,21 @@ const api: GeneratorWorkerApi = {
     running = controller;
     listener = onEvent;
     try {
-      const result = await loaded.pipeline.generate(request, { signal: controller.signal });
-      const out: GenerateResult = { ...result, backend: loaded.backend };
-      return Comlink.transfer(out, result.images.map((img) => img.rgb.buffer as ArrayBuffer));
+      const { enableSafetyChecker = false, ...pipelineRequest } = request;
+      const result = await loaded.pipeline.generate(pipelineRequest, { signal: controller.signal });
+      const safety = loaded.safety;
+      if (enableSafetyChecker && !safety) throw new SafetyCheckerUnavailableError('this model was loaded without one');
+      const checked = await applySafetyChecker(result.images, enableSafetyChecker, () => safety!.get(), emit).catch((e: unknown) => {
+        throw e instanceof SafetyCheckerUnavailableError ? e : new SafetyCheckerUnavailableError(describe(e));
+      });
+      const out: GenerateResult = {
+        ...result,
+        images: checked.images,
+        timings: { ...result.timings, ...checked.timings },
+        hasNsfwConcepts: checked.has_nsfw_concepts,
+        backend: loaded.backend,
+      };
+      return Comlink.transfer(out, checked.images.map((img) => img.rgb.buffer as ArrayBuffer));
     } catch (e) {
       if (deviceLost) throw new DeviceLostError(deviceLost);
       if (controller.signal.aborted) throw new GenerationCancelledError();

@@ -72,14 +72,36 @@ export class DeviceLostError extends SoteError {
   }
 }
 
-/** Every class the transfer handler can rebuild, by `name`. */
-const ERROR_CLASSES: ReadonlyMap<string, { prototype: SoteError }> = new Map<string, { prototype: SoteError }>([
+/** Safety checking was requested but the loaded model has no safety checker (or it failed to load). */
+export class SafetyCheckerUnavailableError extends SoteError {
+  override readonly name = 'SafetyCheckerUnavailableError';
+  constructor(reason: string) {
+    super(`the safety checker is not available: ${reason}`,
+      'install the model together with its safety checker, or generate with enable_safety_checker: false',
+      { reason });
+  }
+}
+
+/**
+ * Every class the transfer handler can rebuild, by `name`. Layers below the client (the model store) define
+ * their own SoteErrors and add them with registerErrorClasses, so this module does not import them.
+ */
+const ERROR_CLASSES = new Map<string, { prototype: SoteError }>([
   ['WebGPUUnavailableError', WebGPUUnavailableError],
+  ['SafetyCheckerUnavailableError', SafetyCheckerUnavailableError],
   ['ModelLoadError', ModelLoadError],
   ['ModelNotLoadedError', ModelNotLoadedError],
   ['GenerationCancelledError', GenerationCancelledError],
   ['DeviceLostError', DeviceLostError],
 ]);
+
+/**
+ * Makes these classes survive the worker boundary (call at load of the module that defines them). Keyed by the
+ * errors' `name` written out, not by the constructor's name, which minification changes.
+ */
+export function registerErrorClasses(classes: Record<string, { prototype: SoteError }>): void {
+  for (const [name, cls] of Object.entries(classes)) ERROR_CLASSES.set(name, cls);
+}
 
 /** The wire form of a SoteError (structured-cloneable). */
 interface SerializedSoteError {

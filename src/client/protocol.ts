@@ -16,6 +16,9 @@ import type { AdapterReport, BackendPreference, BrowserBackend } from '../engine
 import type { PipelineEvent } from '../pipeline/events.ts';
 import type { GenerationRequest, GenerationResult } from '../pipeline/text-to-image.ts';
 import { registerErrorTransfer } from './errors.ts';
+import type { SafetyEvent } from '../safety/safety-checker.ts';
+
+export type { SafetyEvent } from '../safety/safety-checker.ts';
 
 export type { AdapterReport, BackendPreference, BrowserBackend } from '../engine/webgpu-adapter.ts';
 export type { GenerationStage, PipelineEvent } from '../pipeline/events.ts';
@@ -34,6 +37,12 @@ export interface LoadRequest {
    * Without it the worker tiles only when the device's buffer limit requires it.
    */
   stageATileSize?: number;
+  /**
+   * The safety checker that belongs to this model: a transformers.js image-classification folder
+   * (config.json, preprocessor_config.json, onnx/model.onnx) at `${modelBase}${modelId}/`. Loaded on the first
+   * generation that enables it, never otherwise.
+   */
+  safetyChecker?: { modelBase: string; modelId: string };
 }
 
 export interface LoadResult {
@@ -49,8 +58,21 @@ export interface LoadResult {
   ms: number;
 }
 
-export interface GenerateResult extends GenerationResult {
+/** A generation request as the worker takes it: the pipeline's request plus the safety checker switch. */
+export interface WorkerGenerateRequest extends GenerationRequest {
+  /**
+   * Run the model's safety checker on every image. Default false here — the queue API and the page apply the
+   * hosted default (true) and pass it explicitly.
+   */
+  enableSafetyChecker?: boolean;
+}
+
+export interface GenerateResult extends Omit<GenerationResult, 'timings'> {
   backend: BrowserBackend;
+  /** Seconds per stage, plus safety_checker when it ran. */
+  timings: GenerationResult['timings'] & { safety_checker?: number };
+  /** One entry per image: flagged by the safety checker (then the image is all black). All false when disabled. */
+  hasNsfwConcepts: boolean[];
 }
 
 /** Events only the worker knows about; everything the pipeline reports passes through unchanged. */
@@ -59,7 +81,7 @@ export type WorkerOnlyEvent =
   | { type: 'model-loading'; url: string }
   | { type: 'model-loaded'; url: string; ms: number };
 
-export type WorkerEvent = PipelineEvent | WorkerOnlyEvent;
+export type WorkerEvent = PipelineEvent | WorkerOnlyEvent | SafetyEvent;
 export type WorkerListener = (event: WorkerEvent) => void;
 
 /**
@@ -70,7 +92,7 @@ export interface GeneratorWorkerApi {
   /** Chooses the backend, loads the package and creates every session; replaces a previously loaded model. */
   load(request: LoadRequest, onEvent?: WorkerListener): Promise<LoadResult>;
   /** Runs one generation; image bytes arrive transferred. Rejects with GenerationCancelledError after cancel(). */
-  generate(request: GenerationRequest, onEvent?: WorkerListener): Promise<GenerateResult>;
+  generate(request: WorkerGenerateRequest, onEvent?: WorkerListener): Promise<GenerateResult>;
   /** Cancels the running generation, if any (it stops at the next network call); true when one was running. */
   cancel(): Promise<boolean>;
   /** Frees every session and GPU buffer; load() again to use the worker. */

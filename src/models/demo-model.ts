@@ -21,6 +21,8 @@ import type { WeightSource } from './weight-source.ts';
 import { TorchGenerator } from '../pipeline/torch-generator.ts';
 
 export const DEMO_MODEL_NAME = 'tiny-demo';
+/** The demo's safety checker folder next to it under /models/ (a tiny classifier that flags bright images). */
+export const DEMO_SAFETY_MODEL_ID = 'tiny-demo-safety';
 const DEMO_SEED = 20240215;
 const HIDDEN_TEXT = 32;
 

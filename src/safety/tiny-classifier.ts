@@ -48,13 +48,13 @@ export function vitPreprocessorConfig(size: number): Record<string, unknown> {
 }
 
 /** P(nsfw) the tiny classifier gives an image whose resized pixels average `meanLevel` (0..255). */
-export function tinyNsfwProbability(meanLevel: number): number {
+export function tinyNsfwProbability(meanLevel: number, threshold = TINY_NSFW_THRESHOLD): number {
   const pv = (meanLevel / 255 - 0.5) / 0.5;
-  return 1 / (1 + Math.exp(-TINY_NSFW_GAIN * (pv - TINY_NSFW_THRESHOLD)));
+  return 1 / (1 + Math.exp(-TINY_NSFW_GAIN * (pv - threshold)));
 }
 
 /** The tiny classifier's weights (HF names), as a WeightSource matching buildViTForImageClassification. */
-export function tinyNsfwWeights(c: ViTClassifierConfig = TINY_NSFW_CONFIG) {
+export function tinyNsfwWeights(c: ViTClassifierConfig = TINY_NSFW_CONFIG, threshold = TINY_NSFW_THRESHOLD) {
   const D = c.hidden_size;
   const C = c.num_channels;
   const P = c.patch_size;
@@ -102,14 +102,17 @@ export function tinyNsfwWeights(c: ViTClassifierConfig = TINY_NSFW_CONFIG) {
   if (c.num_hidden_layers !== 1) throw new Error('tiny classifier: the construction assumes exactly one layer');
   const k = (TINY_NSFW_GAIN * (N + 1)) / N;
   put('classifier.weight', [c.labels.length, D], (w) => { w[nsfw * D] = k / 2; w[nsfw * D + 1] = -k / 2; });
-  put('classifier.bias', [c.labels.length], (b) => { b[nsfw] = -TINY_NSFW_GAIN * TINY_NSFW_THRESHOLD; });
+  put('classifier.bias', [c.labels.length], (b) => { b[nsfw] = -TINY_NSFW_GAIN * threshold; });
   return mapWeightSource('tiny NSFW classifier (constructed)', t);
 }
 
-/** The files of the tiny classifier repo, by path relative to the model folder. */
-export async function tinyNsfwClassifierFiles(): Promise<Map<string, Uint8Array>> {
+/**
+ * The files of the tiny classifier repo, by path relative to the model folder. `threshold` (pixel_value units,
+ * 0 = level 127.5) moves the decision: the demo model's checker uses 0.7 (mean level ≈ 217, near-white images).
+ */
+export async function tinyNsfwClassifierFiles(threshold = TINY_NSFW_THRESHOLD): Promise<Map<string, Uint8Array>> {
   const c = TINY_NSFW_CONFIG;
-  const model = await compileSelfContainedOnnx(buildViTForImageClassification(c, { name: 'tiny_nsfw_vit' }), tinyNsfwWeights(c),
+  const model = await compileSelfContainedOnnx(buildViTForImageClassification(c, { name: 'tiny_nsfw_vit' }), tinyNsfwWeights(c, threshold),
     'tiny ViT that flags bright images (src/safety/tiny-classifier.ts)');
   const enc = new TextEncoder();
   return new Map([

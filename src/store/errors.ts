@@ -3,11 +3,10 @@
  * a message ending in what to do (`remedy`) and structured `detail` (numbers stay numbers, never parsed back
  * from text).
  *
- * Crossing the worker boundary: client/errors.ts rebuilds only the classes in its ERROR_CLASSES map, so these
- * four must be added there (by name → class) for `instanceof` to survive Comlink; until then they arrive as a
- * plain Error whose `name` is still right.
+ * Crossing the worker boundary: they are registered with client/errors.ts (bottom of this file), so
+ * `instanceof` survives Comlink in every realm that loads this module.
  */
-import { SoteError } from '../client/errors.ts';
+import { registerErrorClasses, SoteError } from '../client/errors.ts';
 
 const MiB = 2 ** 20;
 /** Human size: GiB from 1 GiB up, else MiB (messages only; exact numbers are in `detail`). */
@@ -65,3 +64,5 @@ export class DownloadError extends SoteError {
       { url, reason, resumable }, options);
   }
 }
+
+registerErrorClasses({ DescriptorError, StorageQuotaError, IntegrityError, DownloadError });

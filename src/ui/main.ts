@@ -14,8 +14,13 @@ import {
 } from './settings.ts';
 
 /** Models the page can run without any download. */
-const MODELS: Record<string, { label: string; url: string }> = {
-  'tiny-demo': { label: 'Tiny demo (built in, random weights: noise-like images, for trying the app)', url: '/models/tiny-demo/' },
+const MODELS: Record<string, { label: string; url: string; safetyChecker?: { modelBase: string; modelId: string } }> = {
+  'tiny-demo': {
+    label: 'Tiny demo (built in, random weights: noise-like images, for trying the app)',
+    url: '/models/tiny-demo/',
+    // The demo's checker is a tiny classifier that flags very bright images — enough to exercise the path.
+    safetyChecker: { modelBase: '/models/', modelId: 'tiny-demo-safety' },
+  },
 };
 
 const SETTINGS_KEY = 'sote-ui-settings';
@@ -54,6 +59,7 @@ const sizeEl = h('select', { name: 'size' },
 const widthEl = numberInput('width', BOUNDS.side, 128);
 const heightEl = numberInput('height', BOUNDS.side, 128);
 const lockEl = h('input', { type: 'checkbox', name: 'seedLocked' });
+const safetyEl = h('input', { type: 'checkbox', name: 'enable_safety_checker' });
 const generateBtn = h('button', { type: 'submit', class: 'primary' }, 'Generate (Ctrl+Enter)');
 const cancelBtn = h('button', { type: 'button', disabled: true }, 'Cancel');
 const modelEl = h('select', { name: 'model' }, ...Object.entries(MODELS).map(([k, m]) => h('option', { value: k }, m.label)));
@@ -69,6 +75,7 @@ function syncInputs(): void {
   heightEl.value = String(settings.height);
   widthEl.disabled = heightEl.disabled = settings.size !== 'custom';
   lockEl.checked = settings.seedLocked;
+  safetyEl.checked = settings.enable_safety_checker;
   modelEl.value = settings.model in MODELS ? settings.model : 'tiny-demo';
   backendEl.value = settings.backend;
   for (const name of ['first_stage_steps', 'second_stage_steps', 'guidance_scale', 'second_stage_guidance_scale', 'num_images'] as const) {
@@ -88,6 +95,7 @@ promptEl.addEventListener('input', () => update({ prompt: promptEl.value }));
 negativeEl.addEventListener('input', () => update({ negative_prompt: negativeEl.value }));
 sizeEl.addEventListener('change', () => { update({ size: sizeEl.value as Settings['size'] }); syncInputs(); });
 lockEl.addEventListener('change', () => update({ seedLocked: lockEl.checked }));
+safetyEl.addEventListener('change', () => update({ enable_safety_checker: safetyEl.checked }));
 modelEl.addEventListener('change', () => update({ model: modelEl.value }));
 backendEl.addEventListener('change', () => update({ backend: backendEl.value as Settings['backend'] }));
 
@@ -110,6 +118,7 @@ const form = h('form', { novalidate: true },
     h('label', {}, 'Lock seed', lockEl),
     h('button', { type: 'button', onclick: () => { update({ seed: randomSeed() }); syncInputs(); } }, 'Random seed'),
     field('Images', 'num_images', numberInput('num_images', BOUNDS.num_images))),
+  h('label', {}, h('span', {}, 'Safety checker (flagged images are replaced by black) ', safetyEl)),
   field('Model', 'model', modelEl),
   field('Backend', 'backend', backendEl),
   h('div', { class: 'row' }, generateBtn, cancelBtn,
@@ -157,7 +166,8 @@ async function ensureLoaded(): Promise<GeneratorClient> {
   if (client && loaded && `${loaded.model}|${loaded.backend}` === key) return client;
   worker ??= new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
   client ??= connectGenerator(worker);
-  const result = await client.load({ modelUrl: MODELS[settings.model].url, backend: settings.backend }, withEvents((e) => progress.handle(e)));
+  const model = MODELS[settings.model];
+  const result = await client.load({ modelUrl: model.url, backend: settings.backend, ...(model.safetyChecker ? { safetyChecker: model.safetyChecker } : {}) }, withEvents((e) => progress.handle(e)));
   loaded = { model: settings.model, backend: settings.backend, result };
   return client;
 }
@@ -181,8 +191,11 @@ async function generate(): Promise<void> {
       prompt: used.prompt, negativePrompt: used.negative_prompt, width, height, numImages: used.num_images, seed: used.seed,
       stageC: { steps: used.first_stage_steps, cfg: used.guidance_scale },
       stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale },
+      enableSafetyChecker: used.enable_safety_checker,
     }, withEvents((e) => progress.handle(e)));
-    progress.setStatus(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}`);
+    const flagged = result.hasNsfwConcepts.filter(Boolean).length;
+    progress.setStatus(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}` +
+      (flagged ? ` — the safety checker flagged ${flagged} image(s); they were replaced by black images` : ''));
     const params: GenerationParameters = {
       prompt: used.prompt, negativePrompt: used.negative_prompt, steps: used.first_stage_steps, cfgScale: used.guidance_scale,
       sampler: 'DDPM (Stable Cascade official)', seed: String(result.seed), width, height, model: used.model,

@@ -73,6 +73,12 @@ export class ProgressView {
         b.label.textContent = `${e.step}/${e.steps} · ${e.step < e.steps ? `${(eta / 1000).toFixed(1)} s left` : 'done'}`;
         break;
       }
+      case 'safety-loaded':
+        this.status.textContent = `Safety checker ready (${(e.ms / 1000).toFixed(1)} s)`;
+        break;
+      case 'safety-image':
+        this.status.textContent = `Safety check: image ${e.index + 1} ${e.flagged ? 'flagged' : 'passed'}`;
+        break;
       default:
         break;
     }

@@ -29,6 +29,7 @@ export interface Settings {
   /** Keep the seed between generations (otherwise a new random one each time). */
   seedLocked: boolean;
   num_images: number;
+  enable_safety_checker: boolean;
   model: string;
   backend: 'auto' | 'webgpu' | 'wasm';
 }
@@ -61,6 +62,7 @@ export function defaultSettings(): Settings {
     seed: randomSeed(),
     seedLocked: false,
     num_images: 1,
+    enable_safety_checker: true,
     model: 'tiny-demo',
     backend: 'auto',
   };
@@ -110,6 +112,7 @@ export function hostedClientCode(s: Settings): string {
     image_size: size,
     seed: s.seed,
     num_images: s.num_images,
+    enable_safety_checker: s.enable_safety_checker,
   };
   return `import { fal } from "@fal-ai/client";\n\nconst { data } = await fal.subscribe("fal-ai/stable-cascade/sote-diffusion", {\n  input: ${JSON.stringify(input, null, 2).replace(/\n/g, '\n  ')},\n  logs: true,\n});\nconsole.log(data.images[0].url);\n`;
 }
