@@ -87,7 +87,7 @@ export class RequestQueue {
         delete record.startedAt;
         this.addLog(entry, logLine('INFO', `page reloaded while the request was ${was === 'running' ? 'running' : 'queued'}: queued again`));
         this.pending.push(record.id);
-        this.save(entry);
+        void this.save(entry);
       }
     }
     queueMicrotask(() => this.pump());
@@ -121,8 +121,9 @@ export class RequestQueue {
     const position = this.pending.length;
     this.pending.push(id);
     this.addLog(entry, logLine('INFO', `request queued at position ${position}${input.sync_mode ? ' (sync_mode: not kept in history)' : ''}`));
-    this.save(entry);
     queueMicrotask(() => this.pump());
+    // Durable before the caller learns the id: a page closed right after submit still resumes this request.
+    await this.save(entry);
     return { request_id: id, status: 'IN_QUEUE', queue_position: position };
   }
 
@@ -207,7 +208,7 @@ export class RequestQueue {
     record.state = 'running';
     record.startedAt = new Date().toISOString();
     this.addLog(entry, logLine('INFO', `request started (seed ${record.seed})`));
-    this.save(entry);
+    void this.save(entry);
     const log = (level: LogLevel, message: string) => this.addLog(entry, logLine(level, message));
     try {
       const request = toGenerationRequest(record.input, record.seed);
@@ -241,12 +242,13 @@ export class RequestQueue {
       // Committed-record order: the result is stored before the record says 'done'.
       if (entry.persist && this.options.store) await this.options.store.putResult(record.id, output);
       entry.output = output;
+      // Last lines first, then the state: a listener that sees COMPLETED sees every line.
+      this.addLog(entry, timingsLine(timings));
+      this.addLog(entry, logLine('INFO', `completed: ${output.images.length} image(s) ${output.images.map((i) => `${i.width}×${i.height}`).join(', ')}, seed ${seed}`));
       record.state = 'done';
       record.completedAt = new Date().toISOString();
       record.inferenceTime = timings.inference;
-      this.addLog(entry, timingsLine(timings));
-      this.addLog(entry, logLine('INFO', `completed: ${output.images.length} image(s) ${output.images.map((i) => `${i.width}×${i.height}`).join(', ')}, seed ${seed}`));
-      this.save(entry);
+      void this.save(entry);
       this.notify(entry);
     } catch (e) {
       this.fail(entry, e, 'failed');
@@ -258,11 +260,13 @@ export class RequestQueue {
 
   private fail(entry: Entry, e: unknown, what: string): void {
     const { record } = entry;
+    const error = toStoredError(e);
+    // The line before the state (see execute).
+    this.addLog(entry, logLine(e instanceof GenerationCancelledError ? 'INFO' : 'ERROR', `${what}: ${error.name}: ${error.message}`));
     record.state = 'failed';
     record.completedAt = new Date().toISOString();
-    record.error = toStoredError(e);
-    this.addLog(entry, logLine(e instanceof GenerationCancelledError ? 'INFO' : 'ERROR', `${what}: ${record.error.name}: ${record.error.message}`));
-    this.save(entry);
+    record.error = error;
+    void this.save(entry);
     this.notify(entry);
     // A running request's webhook is sent by execute() once it has finished; a queued one ends here.
     if (this.running !== record.id) void this.sendWebhook(entry);
@@ -357,18 +361,18 @@ export class RequestQueue {
   }
 
   /** Writes the record now (state changes); a failed write is reported, never fatal to the request. */
-  private save(entry: Entry): void {
+  private save(entry: Entry): Promise<void> {
     if (entry.saveTimer !== undefined) clearTimeout(entry.saveTimer);
     entry.saveTimer = undefined;
-    if (!entry.persist || !this.options.store) return;
+    if (!entry.persist || !this.options.store) return Promise.resolve();
     // Writes to one key apply in call order (idb-keyval opens each readwrite transaction in call order and
     // IndexedDB runs overlapping readwrite transactions in creation order), so the last save wins.
-    this.options.store.putRecord(entry.record).catch((e: unknown) => console.error(`sote: could not save request ${entry.record.id}`, e));
+    return this.options.store.putRecord(entry.record).catch((e: unknown) => console.error(`sote: could not save request ${entry.record.id}`, e));
   }
 
   /** Writes the record within LOG_SAVE_DELAY_MS (log lines: one write per burst of steps, not per line). */
   private saveSoon(entry: Entry): void {
     if (!entry.persist || !this.options.store || entry.saveTimer !== undefined) return;
-    entry.saveTimer = setTimeout(() => this.save(entry), LOG_SAVE_DELAY_MS);
+    entry.saveTimer = setTimeout(() => void this.save(entry), LOG_SAVE_DELAY_MS);
   }
 }
