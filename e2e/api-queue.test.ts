@@ -158,7 +158,7 @@ describe('queue API (window.sote, demo model on WASM)', () => {
       const inputs = [
         { prompt: 'first, 1girl', ...tiny, seed: 1234, extra_field: 'ignored' },
         { prompt: 'second', ...tiny },
-        { prompt: 'third', ...tiny, num_images: 2, seed: 99 },
+        { prompt: 'third', ...tiny, num_images: 2, seed: 99, enable_safety_checker: false },
       ];
       const submitted = [];
       for (const input of inputs) submitted.push(await sote.queue.submit(endpoint, { input: input as never }));
@@ -211,7 +211,8 @@ describe('queue API (window.sote, demo model on WASM)', () => {
     expect(messages).toContainEqual(expect.stringMatching(/^WARN unknown input field\(s\) ignored: extra_field$/));
     for (const re of [/^INFO loading model .*\/models\/tiny-demo\//, /^INFO model loaded in/, /^INFO text encoder \(CLIP\) started/, /^INFO Stage C \(prior\) started/,
       /^INFO Stage C \(prior\) step 1\/4/, /^INFO Stage C \(prior\) step 4\/4/, /^INFO Stage B \(decoder\) started/, /^INFO Stage B \(decoder\) step 4\/4/,
-      /^INFO Stage A \(VQGAN decode\) started/, /^WARN no safety checker is installed/, /^INFO timings: text encoder/]) {
+      /^INFO Stage A \(VQGAN decode\) started/, /^INFO safety checker tiny-demo-safety loaded on wasm/,
+      /^INFO safety checker: image 0 \(256×256\) P\(nsfw\) = [\d.]+: passed/, /^INFO timings: text encoder/]) {
       expect(messages, String(re)).toContainEqual(expect.stringMatching(re));
     }
     // The model loads once per page, not per request.
@@ -233,6 +234,10 @@ describe('queue API (window.sote, demo model on WASM)', () => {
     expect(c.data.images).toHaveLength(2);
     expect(c.data.has_nsfw_concepts).toEqual([false, false]);
     expect(c.data.seed).toBe(99);
+    // The checker ran for the first (demo noise passes it) and was off for the third.
+    expect(a.data.timings.safety_checker).toBeGreaterThan(0);
+    expect(c.data.timings.safety_checker).toBe(0);
+    expect(r.completed[2].logs.some((l) => /^safety checker disabled: 2 image\(s\) not checked/.test(l.message))).toBe(true);
 
     expect(r.pngs).toHaveLength(4);
     for (const p of r.pngs) expect(p).toMatchObject({ contentType: 'image/png', width: 256, height: 256 });

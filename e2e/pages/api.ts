@@ -1,8 +1,9 @@
 /**
  * Test page for the queue API: installs window.sote exactly as an app would (installSote), with the built-in demo
- * model forced onto WASM (fast and deterministic here; SwiftShader WebGPU is slow) and short webhook back-off.
+ * model (and its tiny safety checker) forced onto WASM (fast and deterministic here; SwiftShader WebGPU is slow) and short webhook back-off.
  * `window.soteApiTest` has the few helpers a test cannot write inside page.evaluate without imports.
  */
+import { demoModelSource } from '../../src/client/generator-runner.ts';
 import { installSote } from '../../src/client/sote.ts';
 import { readPngParameters, type GenerationParameters } from '../../src/pipeline/png.ts';
 
@@ -45,7 +46,7 @@ declare global {
 }
 
 installSote(window, {
-  modelSource: () => ({ modelUrl: '/models/tiny-demo/', backend: 'wasm' }),
+  modelSource: async (context) => ({ ...(await demoModelSource(context)), backend: 'wasm' }),
   webhook: { attempts: 4, initialDelayMs: 200, timeoutMs: 5000 },
 });
 window.soteApiTest = { inspectPng, describeError };

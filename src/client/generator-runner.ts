@@ -16,11 +16,11 @@ import {
   ModelNotLoadedError,
   withEvents,
   type GenerateResult,
-  type GenerationRequest,
   type GeneratorClient,
   type LoadRequest,
   type LoadResult,
   type WorkerEvent,
+  type WorkerGenerateRequest,
 } from './protocol.ts';
 
 /** Creates a module Worker running workers/generator.worker.ts. */
@@ -35,9 +35,17 @@ export interface ModelSourceContext {
 export type ModelSource = (context: ModelSourceContext) => LoadRequest | Promise<LoadRequest>;
 
 export const DEMO_MODEL_PATH = 'models/tiny-demo/';
+/** DEMO_SAFETY_MODEL_ID of src/models/demo-model.ts (not imported: that module brings the demo builder along). */
+export const DEMO_SAFETY_MODEL_ID = 'tiny-demo-safety';
 
-/** The built-in demo package, until the model store (src/store) provides installed models. */
-export const demoModelSource: ModelSource = () => ({ modelUrl: `${import.meta.env?.BASE_URL ?? '/'}${DEMO_MODEL_PATH}` });
+/**
+ * The built-in demo package with its tiny safety checker (flags near-white images), until the model store
+ * (src/store) provides installed models.
+ */
+export const demoModelSource: ModelSource = () => {
+  const base = import.meta.env?.BASE_URL ?? '/';
+  return { modelUrl: `${base}${DEMO_MODEL_PATH}`, safetyChecker: { modelBase: `${base}models/`, modelId: DEMO_SAFETY_MODEL_ID } };
+};
 
 export const defaultWorkerFactory: WorkerFactory = () =>
   new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
@@ -61,7 +69,11 @@ export class GeneratorRunner {
     return this.loadedModel?.model.name;
   }
 
-  async run(request: GenerationRequest, options: RunOptions): Promise<GenerateResult> {
+  /**
+   * Loads the model if needed and generates. The safety checker runs in the worker (request.enableSafetyChecker);
+   * a model source without a checker makes enabled requests fail with SafetyCheckerUnavailableError.
+   */
+  async run(request: WorkerGenerateRequest, options: RunOptions): Promise<GenerateResult> {
     const { signal, onEvent } = options;
     if (!this.client) {
       this.worker = this.factory();

@@ -8,6 +8,5 @@ export { ApiError, RequestNotFoundError, UnknownEndpointError, ValidationError, 
 export { IMAGE_SIZE_PRESETS, inputSchema, parseInput, type ImageSizePreset, type SoteInput, type SoteInputParams } from './input-schema.ts';
 export type * from './queue-types.ts';
 export { demoModelSource, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';
-export { noSafetyChecker, type SafetyHook, type SafetyHookResult } from './safety-hook.ts';
 export { indexedDbRequestStore, type RequestStore } from './request-store.ts';
-export { GenerationCancelledError, DeviceLostError, ModelLoadError, SoteError, WebGPUUnavailableError } from './errors.ts';
+export { DeviceLostError, GenerationCancelledError, ModelLoadError, SafetyCheckerUnavailableError, SoteError, WebGPUUnavailableError } from './errors.ts';

@@ -53,7 +53,7 @@ export interface OutputTimings {
   prior: number;
   decoder: number;
   vqgan: number;
-  /** 0 when the checker did not run (disabled, or no checker installed). */
+  /** 0 when the checker did not run (enable_safety_checker: false). */
   safety_checker: number;
   inference: number;
 }

@@ -17,11 +17,10 @@ import { GenerationCancelledError, reviveSoteError, SoteError } from './errors.t
 import type { GeneratorRunner } from './generator-runner.ts';
 import { parseInput, randomSeed, toGenerationRequest } from './input-schema.ts';
 import { blobToDataUri, encodeImages, pngParameters } from './output-images.ts';
-import type { CompletedStatus, LogLevel, OutputImage, OutputTimings, QueueStatus, RequestLog, SoteOutput, SoteResult, SubmitResult, WebhookBody } from './queue-types.ts';
+import type { CompletedStatus, OutputImage, OutputTimings, QueueStatus, RequestLog, SoteOutput, SoteResult, SubmitResult, WebhookBody } from './queue-types.ts';
 import { eventLogLine, logLine, timingsLine } from './request-logs.ts';
 import type { RequestRecord, RequestStore, StoredError, StoredOutput } from './request-store.ts';
 import { RequestNotFoundError } from './api-errors.ts';
-import type { SafetyHook } from './safety-hook.ts';
 import { deliverWebhook, type WebhookOptions } from './webhook.ts';
 
 const LOG_SAVE_DELAY_MS = 300;
@@ -41,7 +40,6 @@ interface Entry {
 
 export interface QueueOptions {
   runner: Pick<GeneratorRunner, 'run' | 'modelName'>;
-  safety: SafetyHook;
   /** undefined: memory only (nothing survives a reload). */
   store: RequestStore | undefined;
   webhook?: WebhookOptions;
@@ -209,9 +207,8 @@ export class RequestQueue {
     record.startedAt = new Date().toISOString();
     this.addLog(entry, logLine('INFO', `request started (seed ${record.seed})`));
     void this.save(entry);
-    const log = (level: LogLevel, message: string) => this.addLog(entry, logLine(level, message));
     try {
-      const request = toGenerationRequest(record.input, record.seed);
+      const request = { ...toGenerationRequest(record.input, record.seed), enableSafetyChecker: record.input.enable_safety_checker };
       const generated = await this.options.runner.run(request, {
         signal: controller.signal,
         credentials: this.options.credentials(),
@@ -221,22 +218,21 @@ export class RequestQueue {
         },
       });
       if (controller.signal.aborted) throw new GenerationCancelledError();
-      const safety = await this.options.safety(generated.images, record.input.enable_safety_checker, log);
       const timings: OutputTimings = {
         text_encoder: generated.timings.text_encoder,
         prior: generated.timings.prior,
         decoder: generated.timings.decoder,
         vqgan: generated.timings.vqgan,
-        safety_checker: safety.timings.safety_checker ?? 0,
+        safety_checker: generated.timings.safety_checker ?? 0,
         inference: generated.timings.inference,
       };
       const seed = Number(generated.seed);
       const model = this.options.runner.modelName ?? 'unknown';
       const output: StoredOutput = {
-        images: encodeImages(safety.images, (img) => pngParameters(record.input, seed, img.width, img.height, model)),
+        images: encodeImages(generated.images, (img) => pngParameters(record.input, seed, img.width, img.height, model)),
         timings,
         seed,
-        has_nsfw_concepts: safety.has_nsfw_concepts,
+        has_nsfw_concepts: generated.hasNsfwConcepts,
         prompt: record.input.prompt,
       };
       // Committed-record order: the result is stored before the record says 'done'.

@@ -1,8 +1,9 @@
 /**
  * Worker events → request log lines (what a person watching would want: model loading, each stage start and
- * end, step i/n, timings). Previews are not logged (they are images), and the worker's 'backend' event is
+ * end, step i/n, safety check, timings). Previews are not logged (they are images), and the worker's 'backend' event is
  * skipped because the worker also sends the same fact as a 'log' event.
  */
+import { safetyLogMessage } from '../safety/safety-checker.ts';
 import type { GenerationStage, WorkerEvent } from './protocol.ts';
 import type { LogLevel, OutputTimings, RequestLog } from './queue-types.ts';
 
@@ -34,6 +35,10 @@ export function eventLogLine(e: WorkerEvent): RequestLog | undefined {
       return logLine('INFO', `${STAGE_LABELS[e.stage]} step ${e.step}/${e.steps} (${e.ms.toFixed(0)} ms)`);
     case 'log':
       return logLine(e.level, e.message);
+    case 'safety-loaded':
+    case 'safety-image':
+    case 'safety-disabled':
+      return logLine('INFO', safetyLogMessage(e));
     case 'backend':
     case 'preview':
       return undefined;

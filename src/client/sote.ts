@@ -2,9 +2,9 @@
  * The client surface of docs/api-contract.md §1: the hosted client's calls (`subscribe`, `queue.*`,
  * `storage.upload`, `config`) answered by the generator worker on this machine.
  *
- * `createSoteClient(options)` makes a client with injectable parts (worker factory, model source, safety hook,
- * persistence); `sote` (also exported as `fal`) is the page's default client, created on first use — or by
- * `installSote(window, options)`, which also sets `window.sote`. Only one default client exists per page: two
+ * `createSoteClient(options)` makes a client with injectable parts (worker factory, model source, persistence); `sote` (also exported as `fal`) is the page's default client, created on first use — or by
+ * `installSote(window, options)`, which also sets `window.sote`. The safety checker runs in the generator worker,
+ * with the model the model source names (see generator-runner.ts). Only one default client exists per page: two
  * clients on the same IndexedDB store would both resume the same requests.
  */
 import { UnknownEndpointError } from './api-errors.ts';
@@ -13,7 +13,6 @@ import type { SoteInputParams } from './input-schema.ts';
 import { RequestQueue } from './queue.ts';
 import type { CompletedStatus, QueueStatus, SoteResult, SubmitResult } from './queue-types.ts';
 import { indexedDbRequestStore, type RequestStore } from './request-store.ts';
-import { noSafetyChecker, type SafetyHook } from './safety-hook.ts';
 import type { WebhookOptions } from './webhook.ts';
 
 export const SOTE_DIFFUSION_ENDPOINT = 'fal-ai/stable-cascade/sote-diffusion';
@@ -25,8 +24,6 @@ export interface SoteClientOptions {
   workerFactory?: WorkerFactory;
   /** @default the built-in demo package (until the model store provides installed models) */
   modelSource?: ModelSource;
-  /** @default noSafetyChecker (has_nsfw_concepts all false, said in the logs) */
-  safety?: SafetyHook;
   /** @default IndexedDB (databases sote-requests, sote-results); null keeps requests in memory only */
   store?: RequestStore | null;
   webhook?: WebhookOptions;
@@ -94,7 +91,6 @@ export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
   const runner = new GeneratorRunner(options.workerFactory ?? defaultWorkerFactory, options.modelSource ?? demoModelSource);
   const queue = new RequestQueue({
     runner,
-    safety: options.safety ?? noSafetyChecker,
     store: options.store === null ? undefined : (options.store ?? indexedDbRequestStore()),
     webhook: options.webhook,
     credentials: () => credentials,
