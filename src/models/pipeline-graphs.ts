@@ -95,3 +95,26 @@ export function buildToRgb8Graph(): Graph {
 export async function compileWeightless(g: Graph): Promise<InMemoryModel> {
   return serializeToMemory(g);
 }
+
+/**
+ * Long-prompt conditioning (kohya sd-scripts' --max_token_length 225, as SoteDiffusion was trained): each
+ * prompt is `chunks` CLIP passes of 77 tokens; their last-layer states are stitched as [BOS of chunk 0] +
+ * positions 1…75 of every chunk + [last position of the last chunk] (2 + 75·chunks tokens), and the pooled
+ * vector is chunk 0's (the same layout as clip-tokenizer.ts stitchLongPromptHidden, on the device).
+ * Inputs: hidden [R·chunks, 77, H], pooled [R·chunks, P] (rows prompt-major). Outputs: clip_text
+ * [R, 2+75·chunks, H], clip_text_pooled [R, 1, P].
+ */
+export function buildLongPromptStitchGraph(chunks: number): Graph {
+  const g = new Graph(`long_prompt_stitch_${chunks}`);
+  const hidden = g.input('hidden', 'float32', ['RC', 77, 'H']);
+  const pooled = g.input('pooled', 'float32', ['RC', 'P']);
+  const positions = [0];
+  for (let c = 0; c < chunks; c++) for (let i = 1; i <= 75; i++) positions.push(c * 77 + i);
+  positions.push(chunks * 77 - 1);
+  const perPrompt = g.node('Reshape', [hidden, g.i64([-1, chunks * 77, 0])]);
+  g.output(g.node('Gather', [perPrompt, g.i64(positions)], { axis: 1 }), 'clip_text', 'float32', ['R', positions.length, 'H']);
+  const pooledShape = g.node('Concat', [g.i64([-1, chunks]), g.node('Shape', [pooled], { start: 1 })], { axis: 0 });
+  const pooledPerPrompt = g.node('Reshape', [pooled, pooledShape]);
+  g.output(g.node('Gather', [pooledPerPrompt, g.i64([0])], { axis: 1 }), 'clip_text_pooled', 'float32', ['R', 1, 'P']);
+  return g;
+}

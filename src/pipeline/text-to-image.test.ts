@@ -51,3 +51,36 @@ describe('text-to-image pipeline on the demo model', () => {
     await pipeline.release();
   });
 });
+
+describe('long-prompt mode', () => {
+  it('stitches the chunks on the device exactly as the host reference does', async () => {
+    const { buildLongPromptStitchGraph, compileWeightless } = await import('../models/pipeline-graphs.ts');
+    const { stitchLongPromptHidden } = await import('./clip-tokenizer.ts');
+    const engine = new OrtEngine((await import('onnxruntime-node')) as unknown as OrtModule, 'node');
+    const session = await engine.createSession(await compileWeightless(buildLongPromptStitchGraph(3)));
+    const H = 5;
+    const P = 4;
+    const hidden = Float32Array.from({ length: 2 * 3 * 77 * H }, (_, i) => i);
+    const pooled = Float32Array.from({ length: 2 * 3 * P }, (_, i) => -i);
+    const out = await session.run({ hidden: engine.f32(hidden, [6, 77, H]), pooled: engine.f32(pooled, [6, P]) });
+    const got = (await engine.read(out.clip_text)).data as Float32Array;
+    expect(out.clip_text.dims).toEqual([2, 227, H]);
+    for (let r = 0; r < 2; r++) {
+      const chunks = [0, 1, 2].map((c) => hidden.subarray((r * 3 + c) * 77 * H, (r * 3 + c + 1) * 77 * H));
+      expect([...got.subarray(r * 227 * H, (r + 1) * 227 * H)]).toEqual([...stitchLongPromptHidden(chunks, H)]);
+    }
+    expect([...((await engine.read(out.clip_text_pooled)).data as Float32Array)]).toEqual([...pooled.subarray(0, P), ...pooled.subarray(3 * P, 4 * P)]);
+    await session.release();
+  });
+
+  it('generates with 227-token conditioning, differently from the 77-token default', async () => {
+    const engine = new OrtEngine((await import('onnxruntime-node')) as unknown as OrtModule, 'node');
+    const pipeline = await TextToImagePipeline.load(engine, await demoPackage());
+    const req = { ...request, numImages: 1, width: 256, height: 256 };
+    const short = await pipeline.generate(req);
+    const long = await pipeline.generate({ ...req, longPrompt: true });
+    expect(long.images[0].rgb.length).toBe(256 * 256 * 3);
+    expect(Buffer.from(long.images[0].rgb).equals(Buffer.from(short.images[0].rgb))).toBe(false);
+    await pipeline.release();
+  });
+});

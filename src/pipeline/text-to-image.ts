@@ -15,7 +15,10 @@ import type { OrtEngine, EngineSession } from '../engine/ort-engine.ts';
 import type { ModelKind } from '../models/checkpoint-source.ts';
 import type { PackageManifest } from '../models/model-package.ts';
 import type { StageAConfig } from '../models/stage-a.ts';
-import { buildPairWithZerosGraph, buildToRgb8Graph, compileWeightless } from '../models/pipeline-graphs.ts';
+import { buildLongPromptStitchGraph, buildPairWithZerosGraph, buildToRgb8Graph, compileWeightless } from '../models/pipeline-graphs.ts';
+
+/** Chunks of the long-prompt mode: kohya's --max_token_length 225 = 3 × 75. */
+const LONG_PROMPT_CHUNKS = 3;
 import { isGuided, loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice, type SamplerGraphs } from './device-sampler.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import { createClipTokenizer } from './clip-tokenizer.ts';
@@ -39,6 +42,12 @@ export interface GenerationRequest {
   stageB: { steps: number; cfg: number };
   /** Sampler formulation; default 'official'. */
   sampler?: SamplerPresetName;
+  /**
+   * SoteDiffusion's training-time text conditioning: 225 prompt tokens in three unmasked 75-token CLIP passes,
+   * stitched to 227 tokens (spec §2.5). Default false: 77 tokens with the padding mask, as diffusers and the
+   * hosted endpoint do.
+   */
+  longPrompt?: boolean;
 }
 
 export interface GeneratedImage {
@@ -76,6 +85,7 @@ export class TextToImagePipeline {
   private readonly sessions = new Map<GraphId, EngineSession>();
   private stageADecoder?: StageADecoder;
   private insertAxis1?: EngineSession;
+  private longPromptStitch?: EngineSession;
   private constructor(
     readonly engine: OrtEngine,
     readonly reader: PackageReader,
@@ -170,15 +180,26 @@ export class TextToImagePipeline {
     // Text: conditional rows, and [cond; uncond] rows when any stage guides.
     const text = await stage('text_encoder', async () => {
       const clip = await this.session('clip_text');
+      const chunks = req.longPrompt ? LONG_PROMPT_CHUNKS : 0;
       const encode = async (prompts: string[]) => {
-        const enc = prompts.map((p) => this.tokenizer.encode(p));
-        const L = enc[0].inputIds.length;
-        const ids = BigInt64Array.from(enc.flatMap((e) => e.inputIds.map(BigInt)));
-        const mask = BigInt64Array.from(enc.flatMap((e) => e.attentionMask.map(BigInt)));
-        const out = await clip.run({
-          input_ids: engine.tensor({ dtype: 'int64', dims: [prompts.length, L], data: ids }),
-          attention_mask: engine.tensor({ dtype: 'int64', dims: [prompts.length, L], data: mask }),
+        // Long mode: `chunks` unmasked rows per prompt (kohya), stitched on the device below.
+        const rows = prompts.flatMap((p) => {
+          if (!chunks) return [this.tokenizer.encode(p)];
+          const e = this.tokenizer.encodeLong(p, { chunks });
+          return e.inputIds.map((ids, i) => ({ inputIds: ids, attentionMask: e.attentionMask[i] }));
         });
+        const L = rows[0].inputIds.length;
+        const ids = BigInt64Array.from(rows.flatMap((e) => e.inputIds.map(BigInt)));
+        const mask = BigInt64Array.from(rows.flatMap((e) => e.attentionMask.map(BigInt)));
+        const out = await clip.run({
+          input_ids: engine.tensor({ dtype: 'int64', dims: [rows.length, L], data: ids }),
+          attention_mask: engine.tensor({ dtype: 'int64', dims: [rows.length, L], data: mask }),
+        });
+        if (chunks) {
+          this.longPromptStitch ??= await engine.createSession(await compileWeightless(buildLongPromptStitchGraph(chunks)));
+          const stitched = await this.longPromptStitch.run({ hidden: out.hidden_states_last_layer, pooled: out.text_embeds });
+          return { hidden: stitched.clip_text, pooled: stitched.clip_text_pooled };
+        }
         const pooled = out.text_embeds;
         // onnxruntime-web cannot reshape a tensor that owns a GPU buffer: on the device the reshape is a graph.
         this.insertAxis1 ??= pooled.location === 'gpu-buffer' ? await engine.createSession(await compileWeightless(buildInsertAxis1Graph())) : undefined;
@@ -255,6 +276,7 @@ export class TextToImagePipeline {
     this.sessions.clear();
     await this.stageADecoder?.release();
     await this.insertAxis1?.release();
+    await this.longPromptStitch?.release();
     await releaseSamplerGraphs(this.graphs);
     await this.pairWithZeros.release();
     await this.toRgb8.release();
