@@ -23,7 +23,7 @@ const USAGE =
   'npm run cli -- generate --model <package dir> --prompt "…" [--negative-prompt "…"] [--first-stage-steps 25] ' +
   '[--second-stage-steps 10] [--guidance-scale 8] [--second-stage-guidance-scale 2] ' +
   '[--image-size square_hd|square|portrait_4_3|portrait_16_9|landscape_4_3|landscape_16_9|WxH] [--seed N] ' +
-  '[--num-images 1] [--sampler official|diffusers] [--backend node|wasm] --out img.png';
+  '[--num-images 1] [--sampler official|diffusers] [--long-prompt] [--backend node|wasm] --out img.png';
 
 /** fal toolkit IMAGE_SIZE_PRESETS, width × height (spec §10.5). */
 export const IMAGE_SIZE_PRESETS: Readonly<Record<string, { width: number; height: number }>> = {
@@ -114,6 +114,7 @@ export const command: CliCommand = {
       seed: { type: 'string' },
       'num-images': { type: 'string' },
       sampler: { type: 'string' },
+      'long-prompt': { type: 'boolean', default: false },
       backend: { type: 'string' },
       out: { type: 'string' },
     }, USAGE);
@@ -148,7 +149,7 @@ export const command: CliCommand = {
     console.log(`loaded ${pipeline.manifest.name} (${backend}) in ${loadMs.toFixed(0)} ms: ${sessions.join(', ')}`);
 
     try {
-      const result = await pipeline.generate({ prompt, negativePrompt, width, height, numImages, seed, stageC, stageB, sampler });
+      const result = await pipeline.generate({ prompt, negativePrompt, width, height, numImages, seed, stageC, stageB, sampler, longPrompt: values['long-prompt'] });
       const paths = outputPaths(out, numImages);
       if (dirname(out) !== '.') await mkdir(dirname(out), { recursive: true });
       for (const [i, image] of result.images.entries()) {
