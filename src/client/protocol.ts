@@ -17,6 +17,10 @@ import type { PipelineEvent } from '../pipeline/events.ts';
 import type { GenerationRequest, GenerationResult } from '../pipeline/text-to-image.ts';
 import { registerErrorTransfer } from './errors.ts';
 import type { SafetyEvent } from '../safety/safety-checker.ts';
+import type { Precision } from '../models/model-context.ts';
+import type { ModelChoice } from '../store/catalogue.ts';
+import type { ModelDescriptor, SamplingDefaults } from '../store/descriptor.ts';
+import type { InstallEvent, InstallListener } from '../store/progress.ts';
 
 export type { SafetyEvent } from '../safety/safety-checker.ts';
 
@@ -24,14 +28,37 @@ export type { AdapterReport, BackendPreference, BrowserBackend } from '../engine
 export type { GenerationStage, PipelineEvent } from '../pipeline/events.ts';
 export type { GeneratedImage, GenerationRequest } from '../pipeline/text-to-image.ts';
 export * from './errors.ts';
+export type { Precision } from '../models/model-context.ts';
+export type { ModelChoice } from '../store/catalogue.ts';
+export type { ModelDescriptor, SamplingDefaults } from '../store/descriptor.ts';
+export type { ByteProgress, InstallEvent, InstallListener } from '../store/progress.ts';
 
-export interface LoadRequest {
-  /** Base URL of a model package (the folder holding manifest.json), e.g. '/models/tiny-demo/'. */
-  modelUrl: string;
+/**
+ * What to load: exactly one of a package URL or an installed model's store id (both at once is a type error,
+ * so the worker never has to guess which one wins).
+ */
+export type LoadRequest = LoadOptions & (
+  | {
+    /** Base URL of a model package (the folder holding manifest.json), e.g. '/models/tiny-demo/'. */
+    modelUrl: string;
+    modelId?: undefined;
+  }
+  | {
+    /** Store id of an installed model (`listModels()`), read from IndexedDB without copying its Blobs. */
+    modelId: string;
+    modelUrl?: undefined;
+  });
+
+export type Residency = 'all' | 'sequential';
+
+export interface LoadOptions {
   /** @default 'auto' (WebGPU when an adapter exists, otherwise WASM) */
   backend?: BackendPreference;
-  /** @default 'all' — see PipelineOptions.residency */
-  residency?: 'all' | 'sequential';
+  /**
+   * @default the worker's rule (`recommend()`): 'sequential' when the package is large for the device's memory
+   * budget, else 'all' — see PipelineOptions.residency
+   */
+  residency?: Residency;
   /**
    * Force a tiled Stage A decode with cores of at most this many latent pixels per side (tests, debugging).
    * Without it the worker tiles only when the device's buffer limit requires it.
@@ -54,6 +81,8 @@ export interface LoadResult {
   wasmThreads: number;
   crossOriginIsolated: boolean;
   model: { name: string; precision: string; totalBytes: number };
+  /** The residency used (requested, or the worker's rule). Optional only so older fakes still type-check. */
+  residency?: Residency;
   /** Milliseconds from load() to a ready pipeline (sessions created). */
   ms: number;
 }
@@ -99,7 +128,91 @@ export interface GeneratorWorkerApi {
   release(): Promise<void>;
 }
 
-export type GeneratorClient = Comlink.Remote<GeneratorWorkerApi>;
+/** The full worker surface: generation plus the model store. */
+export type GeneratorWorkerFullApi = GeneratorWorkerApi & ModelStoreApi;
+
+/** An installed model as the page lists it (the store record minus its manifest). */
+export interface InstalledModelInfo {
+  id: string;
+  descriptorId: string;
+  name: string;
+  precision: Precision;
+  /** Bytes of the converted package in IndexedDB. */
+  bytes: number;
+  installedAt: number;
+  defaults: SamplingDefaults;
+}
+
+/** An install that started and did not finish (cancelled, failed resumably, tab closed): `install` resumes it. */
+export interface PendingInstall {
+  modelId: string;
+  name: string;
+  precision: Precision;
+  startedAt: number;
+  /** Pass back to install() to resume (finished slices and converted components are kept). */
+  descriptor: ModelDescriptor;
+}
+
+/** One stored file that failed re-verification (an IntegrityError flattened: Error objects lose fields in a clone). */
+export interface VerifyProblem {
+  file: string;
+  expected: string;
+  actual: string;
+  message: string;
+}
+
+export interface VerifyResult {
+  files: number;
+  bytes: number;
+  problems: VerifyProblem[];
+}
+
+export interface InstallRequestOptions {
+  /** @default the worker's rule (`recommend(descriptor).precision`) */
+  precision?: Precision;
+  /** Hub access token; installModel sends it only to the descriptor's hub origin. */
+  token?: string;
+}
+
+/** The worker's defaults for a model on this device, with the reasons shown to the user. */
+export interface Recommendation {
+  backend: BrowserBackend;
+  adapter?: AdapterReport;
+  /** Why WebGPU is not used (no navigator.gpu, no adapter, fallback adapter…); undefined when it is. */
+  webgpuUnavailable?: string;
+  precision: Precision;
+  precisionReason: string;
+  residency: Residency;
+  residencyReason: string;
+}
+
+/** What install() takes: a parsed descriptor, or the page's URL choice (a descriptor URL is fetched in the worker). */
+export type InstallSource = ModelDescriptor | ModelChoice;
+
+/**
+ * Model store calls (src/store run inside the worker: downloads, hashing and conversion are heavy and must
+ * not block the page). They are not serialized with generation: they touch only IndexedDB records under their
+ * own model id, except deleteModel of the loaded model, which releases it first.
+ */
+export interface ModelStoreApi {
+  /** Installs (or resumes) a model; events are the store's InstallEvent values, forwarded unchanged. One at a time. */
+  install(source: InstallSource, options?: InstallRequestOptions, onEvent?: InstallListener): Promise<InstalledModelInfo>;
+  /** Aborts the running install (kept resumable); true when one was running. */
+  cancelInstall(): Promise<boolean>;
+  listModels(): Promise<InstalledModelInfo[]>;
+  listPendingInstalls(): Promise<PendingInstall[]>;
+  /** Unlists the model and frees its files (and an unfinished install of that id). */
+  deleteModel(id: string): Promise<void>;
+  verifyModel(id: string): Promise<VerifyResult>;
+  /** Exported .tar, unpacked files, or .safetensors + tokenizer files (converted at `precision`). */
+  importFiles(files: File[], options?: { precision?: Precision }): Promise<InstalledModelInfo>;
+  /** The package as one tar Blob (made of the stored Blob parts). */
+  exportModel(id: string): Promise<Blob>;
+  /** Default precision / residency / backend for this descriptor on this device. */
+  recommend(descriptor?: ModelDescriptor): Promise<Recommendation>;
+}
+
+export type GeneratorClient = Comlink.Remote<GeneratorWorkerFullApi>;
 
 /**
  * Wraps a module Worker running workers/generator.worker.ts. Callbacks passed to the returned API must be
@@ -107,7 +220,12 @@ export type GeneratorClient = Comlink.Remote<GeneratorWorkerApi>;
  */
 export function connectGenerator(worker: Worker): GeneratorClient {
   registerErrorTransfer();
-  return Comlink.wrap<GeneratorWorkerApi>(worker);
+  return Comlink.wrap<GeneratorWorkerFullApi>(worker);
+}
+
+/** An install listener ready to cross the boundary. */
+export function withInstallEvents(listener: (event: InstallEvent) => void): InstallListener & Comlink.ProxyMarked {
+  return Comlink.proxy(listener);
 }
 
 /** A listener ready to cross the boundary. */
