@@ -2,10 +2,11 @@
  * The generator page: settings form, progress, gallery and history. Talks to the generator worker only
  * through src/client; the worker does all model work.
  */
-import { connectGenerator, SoteError, withEvents, type GeneratorClient, type LoadResult } from '../client/protocol.ts';
+import { connectGenerator, SoteError, withEvents, type GeneratorClient, type InstalledModelInfo, type LoadRequest, type LoadResult } from '../client/protocol.ts';
 import { encodePngWithParameters, readPngParameters, type GenerationParameters } from '../client/image-files.ts';
 import { downloadBlob, h } from './dom.ts';
 import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './history.ts';
+import { formatBytes, ModelsPanel } from './models.ts';
 import { ProgressView } from './progress.ts';
 import '../offline/register.ts'; // service worker in production builds only: offline app shell + COOP/COEP (src/offline/)
 import {
@@ -31,8 +32,14 @@ const errorBox = h('div', { class: 'error', hidden: true, role: 'alert' });
 const gallery = h('div', { class: 'gallery' });
 const fieldErrors = new Map<string, HTMLElement>();
 
-let worker: Worker | undefined;
-let client: GeneratorClient | undefined;
+/** Installed models (IndexedDB, via the worker); the selector lists them after the built-in demo. */
+let installed: InstalledModelInfo[] = [];
+/**
+ * One worker for the page, created at start: the Models panel lists and installs through it, and generation
+ * loads from it (an installed model is read from IndexedDB inside the worker).
+ */
+const worker = new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
+const client: GeneratorClient = connectGenerator(worker);
 let loaded: { model: string; backend: string; result: LoadResult } | undefined;
 let running = false;
 
@@ -62,7 +69,21 @@ const lockEl = h('input', { type: 'checkbox', name: 'seedLocked' });
 const safetyEl = h('input', { type: 'checkbox', name: 'enable_safety_checker' });
 const generateBtn = h('button', { type: 'submit', class: 'primary' }, 'Generate (Ctrl+Enter)');
 const cancelBtn = h('button', { type: 'button', disabled: true }, 'Cancel');
-const modelEl = h('select', { name: 'model' }, ...Object.entries(MODELS).map(([k, m]) => h('option', { value: k }, m.label)));
+const modelEl = h('select', { name: 'model' });
+const modelHint = h('span', { class: 'hint' });
+
+/** Rebuilds the selector: the demo, then every installed model; keeps the current choice when it still exists. */
+function renderModelOptions(): void {
+  modelEl.replaceChildren(
+    ...Object.entries(MODELS).map(([k, m]) => h('option', { value: k }, m.label)),
+    ...installed.map((m) => h('option', { value: m.id }, `${m.name} (${m.precision}, ${formatBytes(m.bytes)}, installed)`)));
+  modelEl.value = isKnownModel(settings.model) ? settings.model : 'tiny-demo';
+  modelHint.textContent = settings.model in MODELS || !isKnownModel(settings.model)
+    ? ''
+    : 'Installed models have no safety checker yet: uncheck the safety checker to generate with them.';
+}
+
+const isKnownModel = (id: string) => id in MODELS || installed.some((m) => m.id === id);
 const backendEl = h('select', { name: 'backend' },
   h('option', { value: 'auto' }, 'auto (WebGPU on a GPU, else WASM)'), h('option', { value: 'webgpu' }, 'WebGPU'), h('option', { value: 'wasm' }, 'WASM (CPU)'));
 
@@ -76,7 +97,7 @@ function syncInputs(): void {
   widthEl.disabled = heightEl.disabled = settings.size !== 'custom';
   lockEl.checked = settings.seedLocked;
   safetyEl.checked = settings.enable_safety_checker;
-  modelEl.value = settings.model in MODELS ? settings.model : 'tiny-demo';
+  renderModelOptions();
   backendEl.value = settings.backend;
   for (const name of ['first_stage_steps', 'second_stage_steps', 'guidance_scale', 'second_stage_guidance_scale', 'num_images'] as const) {
     const el = form.querySelector<HTMLInputElement>(`[name=${name}]`);
@@ -96,7 +117,7 @@ negativeEl.addEventListener('input', () => update({ negative_prompt: negativeEl.
 sizeEl.addEventListener('change', () => { update({ size: sizeEl.value as Settings['size'] }); syncInputs(); });
 lockEl.addEventListener('change', () => update({ seedLocked: lockEl.checked }));
 safetyEl.addEventListener('change', () => update({ enable_safety_checker: safetyEl.checked }));
-modelEl.addEventListener('change', () => update({ model: modelEl.value }));
+modelEl.addEventListener('change', () => { update({ model: modelEl.value }); renderModelOptions(); });
 backendEl.addEventListener('change', () => update({ backend: backendEl.value as Settings['backend'] }));
 
 const form = h('form', { novalidate: true },
@@ -119,7 +140,8 @@ const form = h('form', { novalidate: true },
     h('button', { type: 'button', onclick: () => { update({ seed: randomSeed() }); syncInputs(); } }, 'Random seed'),
     field('Images', 'num_images', numberInput('num_images', BOUNDS.num_images))),
   h('label', {}, h('span', {}, 'Safety checker (flagged images are replaced by black) ', safetyEl)),
-  field('Model', 'model', modelEl),
+  field('Model', 'model', modelEl, 'Install more in the Models panel.'),
+  modelHint,
   field('Backend', 'backend', backendEl),
   h('div', { class: 'row' }, generateBtn, cancelBtn,
     h('button', { type: 'button', onclick: () => void navigator.clipboard.writeText(hostedClientCode(settings)) }, 'Copy as hosted-API code')),
@@ -131,7 +153,7 @@ form.addEventListener('submit', (e) => { e.preventDefault(); void generate(); })
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); void generate(); }
 });
-cancelBtn.addEventListener('click', () => void client?.cancel());
+cancelBtn.addEventListener('click', () => void client.cancel());
 
 // Dropping a PNG made here (or by A1111-style tools) restores its settings.
 document.addEventListener('dragover', (e) => e.preventDefault());
@@ -163,11 +185,13 @@ function showError(problem: string, remedy?: string): void {
 
 async function ensureLoaded(): Promise<GeneratorClient> {
   const key = `${settings.model}|${settings.backend}`;
-  if (client && loaded && `${loaded.model}|${loaded.backend}` === key) return client;
-  worker ??= new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
-  client ??= connectGenerator(worker);
-  const model = MODELS[settings.model];
-  const result = await client.load({ modelUrl: model.url, backend: settings.backend, ...(model.safetyChecker ? { safetyChecker: model.safetyChecker } : {}) }, withEvents((e) => progress.handle(e)));
+  if (loaded && `${loaded.model}|${loaded.backend}` === key) return client;
+  const demo = MODELS[settings.model];
+  const request: LoadRequest = demo
+    ? { modelUrl: demo.url, backend: settings.backend, ...(demo.safetyChecker ? { safetyChecker: demo.safetyChecker } : {}) }
+    : { modelId: settings.model, backend: settings.backend };
+  loaded = undefined;
+  const result = await client.load(request, withEvents((e) => progress.handle(e)));
   loaded = { model: settings.model, backend: settings.backend, result };
   return client;
 }
@@ -256,7 +280,24 @@ function rgbToCanvasFromBitmap(bitmap: ImageBitmap): HTMLCanvasElement {
 
 // ---- start ------------------------------------------------------------------------------------------------------
 
-app.append(form, h('section', {}, h('h2', {}, 'Gallery'), gallery));
+const models = new ModelsPanel({
+  client: () => client,
+  onModelsChanged: (list) => {
+    installed = list;
+    // A deleted model that was loaded must be loaded again (by whatever is selected next).
+    if (loaded && !(loaded.model in MODELS) && !list.some((m) => m.id === loaded!.model)) loaded = undefined;
+    if (!isKnownModel(settings.model)) update({ model: 'tiny-demo' });
+    renderModelOptions();
+  },
+  onInstalled: (m) => { update({ model: m.id }); renderModelOptions(); },
+});
+
+// ?model=tiny selects the demo for generation; ?model=<url> shows that descriptor in the Models panel.
+const requested = new URL(location.href).searchParams.get('model');
+if (requested === 'tiny' || requested === 'tiny-demo') update({ model: 'tiny-demo' });
+
+app.append(form, h('div', { class: 'side' }, models.element, h('section', {}, h('h2', {}, 'Gallery'), gallery)));
+void models.init().catch((e: unknown) => models.showError(e));
 syncInputs();
 update({});
 void loadHistory().then(async (all) => {
