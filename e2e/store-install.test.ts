@@ -5,107 +5,17 @@
  * configs and randomWeightSource. The page (e2e/pages/store.ts, served by the Vite dev server) installs it into
  * IndexedDB and generates from the stored package on WASM.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CDPSession } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { ModelKind } from '../src/models/checkpoint-source.ts';
-import { DEMO_COMPONENTS, demoVocab, randomWeightSource } from '../src/models/demo-model.ts';
-import { buildModel } from '../src/models/registry.ts';
-import { float32ArrayToFloat16 } from '../src/weights/float16.ts';
-import { encodeSafetensors, type TensorToWrite } from '../src/weights/safetensors-writer.ts';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
 import type { InstallSummary, StoreCounts } from './pages/store.ts';
+import { buildFixture, descriptor, FILE_NAMES, publish, REVISION, sha256, type Fixture } from './support/hub-fixture.ts';
 
-const REVISION = '0123456789abcdef0123456789abcdef01234567';
 const SLICE = 16 * 1024;
-const FILE_NAMES: Record<ModelKind, string> = {
-  clip_text: 'sotediffusion-v2-stage_c_text_encoder.safetensors',
-  stage_c: 'sotediffusion-v2-stage_c.safetensors',
-  stage_b: 'sotediffusion-v2-stage_b.safetensors',
-  stage_a: 'stage_a_ft_hq.safetensors',
-};
-const ORDER: ModelKind[] = ['stage_a', 'clip_text', 'stage_b', 'stage_c'];
-
-interface Fixture {
-  path: string;
-  role: ModelKind | 'tokenizer';
-  bytes: Uint8Array;
-  sha256: string;
-}
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const gitSha1 = (b: Uint8Array) => createHash('sha1').update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b])).digest('hex');
-
-/** The tiny model as the hub would publish it: F16 checkpoints (F32 Stage A), official/HF tensor names. */
-async function buildFixture(): Promise<Fixture[]> {
-  const out: Fixture[] = [];
-  let seed = 900;
-  for (const kind of ORDER) {
-    const model = DEMO_COMPONENTS.find((m) => m.kind === kind)!;
-    const weights = randomWeightSource(buildModel(model).expected, seed++);
-    const tensors: Record<string, TensorToWrite> = {};
-    for (const name of weights.names()) {
-      const t = weights.get(name)!;
-      const data = await t.read();
-      tensors[name] = kind === 'stage_a' ? { dtype: 'F32', shape: t.shape, data } : { dtype: 'F16', shape: t.shape, data: float32ArrayToFloat16(data) };
-    }
-    const bytes = encodeSafetensors(tensors, { 'modelspec.title': `tiny ${kind}` });
-    out.push({ path: FILE_NAMES[kind], role: kind, bytes, sha256: sha256(bytes) });
-  }
-  const enc = new TextEncoder();
-  for (const [name, text] of [['vocab.json', JSON.stringify(demoVocab())], ['merges.txt', '#version: 0.2\n']] as const) {
-    const bytes = enc.encode(text);
-    out.push({ path: `tokenizer/${name}`, role: 'tokenizer', bytes, sha256: sha256(bytes) });
-  }
-  return out;
-}
-
-async function publish(root: string, repo: string, files: Fixture[], corrupt?: { path: string; at: number }): Promise<void> {
-  const tree = [];
-  for (const f of files) {
-    const bytes = Uint8Array.from(f.bytes);
-    if (corrupt?.path === f.path) bytes[corrupt.at] ^= 0x01;
-    const file = join(root, repo, 'resolve', REVISION, f.path);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-    tree.push(f.role === 'tokenizer'
-      ? { type: 'file', path: f.path, oid: gitSha1(f.bytes), size: f.bytes.length }
-      : { type: 'file', path: f.path, oid: gitSha1(new TextEncoder().encode('pointer')), size: 135, lfs: { oid: f.sha256, size: f.bytes.length, pointerSize: 135 } });
-  }
-  const api = join(root, 'api/models', repo, 'tree', REVISION);
-  await mkdir(dirname(api), { recursive: true });
-  await writeFile(api, JSON.stringify(tree));
-}
-
-/**
- * The descriptor of the local hub: tiny configs, every sha256 given except merges.txt's (that one comes from
- * the tree API as a git blob id, like a small git file on huggingface.co).
- */
-function descriptor(hub: string, repo: string, id: string, files: Fixture[]) {
-  const configs: Record<string, unknown> = {};
-  for (const m of DEMO_COMPONENTS) configs[m.kind] = m.kind === 'clip_text' ? { ...m.config, architectures: ['CLIPTextModelWithProjection'] } : m.config;
-  return {
-    format: 'sote-model-descriptor',
-    version: 1,
-    id,
-    name: `Tiny published-layout model (${id})`,
-    source: {
-      kind: 'checkpoints',
-      hub,
-      repo,
-      revision: REVISION,
-      files: files.map((f) => (f.path === 'tokenizer/merges.txt' ? { role: f.role, path: f.path } : { role: f.role, path: f.path, size: f.bytes.length, sha256: f.sha256 })),
-      configs,
-      stageAScale: 0.43,
-    },
-    defaults: { width: 256, height: 256, stageC: { steps: 2, cfg: 4 }, stageB: { steps: 2, cfg: 1.1 } },
-    sizes: { fp32: 2 * 2 ** 20 },
-  };
-}
 
 describe('model store (IndexedDB) with a local hub', () => {
   let vite: RunningVite | undefined;

@@ -1,0 +1,118 @@
+/**
+ * The Models panel end to end: a local "hub" (startStaticServer) serves the tiny model in the published layout
+ * (support/hub-fixture.ts, shared with store-install) plus its descriptor JSON; the page is opened with
+ * `?hub=<local>&model=<descriptor url>`, the test clicks Install, sees per-file and overall progress, selects
+ * the installed model, generates on WASM through the form, then deletes the model and sees it gone (and the
+ * storage line report usage before → after).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { launchBrowser, type BrowserSession } from './support/browser.ts';
+import { buildFixture, descriptor, publish, REVISION, type Fixture } from './support/hub-fixture.ts';
+import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
+
+const REPO = 'test/tiny-ui';
+const ID = 'tiny-ui';
+
+describe('Models panel (install → generate → delete) with a local hub', () => {
+  let vite: RunningVite | undefined;
+  let hub: StaticServer | undefined;
+  let browser: BrowserSession | undefined;
+  let root = '';
+  let files: Fixture[] = [];
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'sote-store-ui-hub-'));
+    files = await buildFixture();
+    await publish(root, REPO, files);
+    hub = await startStaticServer(root);
+    // The descriptor names the hub it was published for; ?hub= on the page must still be what is used.
+    await writeFile(join(root, 'tiny-ui.json'), JSON.stringify(descriptor('https://hub.invalid', REPO, ID, files)));
+    vite = await startViteServer();
+    browser = await launchBrowser();
+    await browser.page.setViewportSize({ width: 1280, height: 900 });
+    await browser.context.browser()?.newBrowserCDPSession().then((b) => b.send('Browser.grantPermissions', { permissions: ['durableStorage'], origin: vite!.origin })).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await vite?.stop();
+    await hub?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('installs from ?model=<url> with progress, generates with the installed model on WASM, deletes it', async () => {
+    onTestFailed(() => browser?.printLogs('browser log (page)'));
+    const page = browser!.page;
+    const descriptorUrl = `${hub!.origin}/tiny-ui.json`;
+    await page.goto(`${vite!.origin}/?hub=${encodeURIComponent(hub!.origin)}&model=${encodeURIComponent(descriptorUrl)}`);
+
+    // The catalogue shows SoteDiffusion with its sizes per precision and the URL descriptor.
+    const sote = page.locator('.catalogue .entry[data-model="sotediffusion-v2"]');
+    await sote.waitFor({ timeout: 60_000 });
+    const soteOptions = await sote.locator('select option').allTextContents();
+    expect(soteOptions.join('\n')).toMatch(/fp16 — 10\.83 GiB/);
+    expect(soteOptions.join('\n')).toMatch(/int4 — 3\.51 GiB/);
+    const entry = page.locator(`.catalogue .entry[data-model="${ID}"]`);
+    await entry.waitFor({ timeout: 30_000 });
+    expect(await entry.locator('select').inputValue()).toBe('fp32');
+    await page.locator('.installed', { hasText: 'None yet' }).waitFor({ timeout: 30_000 });
+
+    await entry.locator('button.install').click();
+    // Progress: per-file rows and the overall line with bytes, rate and ETA.
+    await page.locator('.install-progress .files .file').first().waitFor({ timeout: 30_000 });
+    const overall = await page.locator('.install-progress .overall-text').textContent();
+    console.log(`progress seen: ${overall}`);
+    expect(overall).toMatch(/^Overall: [\d.]+ (B|KiB|MiB) \/ [\d.]+ (B|KiB|MiB) · [\d.]+ (B|KiB|MiB)\/s · ETA/);
+    await page.locator('.install-progress .install-done').waitFor({ timeout: 60_000 });
+    // Every published file was requested from the local hub (the ?hub= override, not hub.invalid).
+    for (const f of files) expect(hub!.bytesServed(`/${REPO}/resolve/${REVISION}/${f.path}`)).toBeGreaterThanOrEqual(f.bytes.length);
+
+    const row = page.locator(`.installed-model[data-model="${ID}@fp32"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/fp32 · [\d.]+ MiB/);
+    // The generation selector lists it (and the page selected it after the install).
+    expect(await page.inputValue('select[name=model]')).toBe(`${ID}@fp32`);
+
+    // Re-verify reports every file intact.
+    await row.locator('button.verify').click();
+    await page.waitForFunction((id) => /OK: \d+ files/.test(document.querySelector(`.installed-model[data-model="${id}"] .verify-result`)?.textContent ?? ''), `${ID}@fp32`);
+
+    // Generate through the form on WASM with the installed model.
+    await page.fill('textarea[name=prompt]', '1girl, solo');
+    await page.selectOption('select[name=size]', 'custom');
+    await page.fill('input[name=width]', '256');
+    await page.fill('input[name=height]', '256');
+    await page.fill('input[name=first_stage_steps]', '4');
+    await page.fill('input[name=second_stage_steps]', '4');
+    await page.selectOption('select[name=backend]', 'wasm');
+    await page.uncheck('input[name=enable_safety_checker]'); // installed models carry no safety checker
+    await page.press('textarea[name=prompt]', 'Control+Enter');
+    await page.waitForSelector('.card canvas', { timeout: 60_000 });
+    const img = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>('.card canvas')!;
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const distinct = new Set<number>();
+      for (let i = 0; i < px.length; i += 4) distinct.add(px[i] * 65536 + px[i + 1] * 256 + px[i + 2]);
+      return { w: c.width, h: c.height, distinct: distinct.size, status: document.querySelector('.status')!.textContent, error: document.querySelector<HTMLElement>('form .error')!.hidden ? '' : document.querySelector('form .error')!.textContent };
+    });
+    console.log(`generated with the installed model: ${JSON.stringify(img)}`);
+    expect(img.error).toBe('');
+    expect([img.w, img.h]).toEqual([256, 256]);
+    expect(img.distinct).toBeGreaterThan(16);
+    expect(img.status).toMatch(/Done in [\d.]+ s on wasm/);
+    await page.screenshot({ path: '/tmp/sote-models-panel.png', fullPage: true });
+
+    // Delete: unlisted, gone from the selector, storage line shows usage before → after.
+    await row.locator('button.delete').click();
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
+    const storage = await page.locator('.models .storage').textContent();
+    console.log(`after delete: ${storage}`);
+    expect(storage).toMatch(new RegExp(`Deleted ${ID}@fp32: storage used .+ → .+`));
+    expect(await page.locator('select[name=model] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).not.toContain(`${ID}@fp32`);
+    expect(await page.inputValue('select[name=model]')).toBe('tiny-demo');
+    expect(await page.locator('.installed').textContent()).toMatch(/None yet/);
+  });
+});
