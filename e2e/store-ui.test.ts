@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
-import { buildFixture, descriptor, publish, REVISION, type Fixture } from './support/hub-fixture.ts';
+import { buildFixture, descriptor, FILE_NAMES, publish, REVISION, type Fixture } from './support/hub-fixture.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
 
 const REPO = 'test/tiny-ui';
@@ -22,14 +22,17 @@ describe('Models panel (install → generate → delete) with a local hub', () =
   let browser: BrowserSession | undefined;
   let root = '';
   let files: Fixture[] = [];
+  /** Per-request cut-off rule (bytes sent before the connection drops) the resume test switches on and off. */
+  let cut: ((path: string) => number | undefined) | undefined;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'sote-store-ui-hub-'));
     files = await buildFixture();
     await publish(root, REPO, files);
-    hub = await startStaticServer(root);
+    hub = await startStaticServer(root, { cutAfterBytes: (path) => cut?.(path) });
     // The descriptor names the hub it was published for; ?hub= on the page must still be what is used.
     await writeFile(join(root, 'tiny-ui.json'), JSON.stringify(descriptor('https://hub.invalid', REPO, ID, files)));
+    await writeFile(join(root, 'tiny-resume.json'), JSON.stringify(descriptor('https://hub.invalid', REPO, 'tiny-resume', files)));
     vite = await startViteServer();
     browser = await launchBrowser();
     await browser.page.setViewportSize({ width: 1280, height: 900 });
@@ -114,5 +117,44 @@ describe('Models panel (install → generate → delete) with a local hub', () =
     expect(await page.locator('select[name=model] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).not.toContain(`${ID}@fp32`);
     expect(await page.inputValue('select[name=model]')).toBe('tiny-demo');
     expect(await page.locator('.installed').textContent()).toMatch(/None yet/);
+  });
+
+  it('Cancel keeps finished files; after a reload the unfinished install shows Resume and completes without re-fetching them', async () => {
+    onTestFailed(() => browser?.printLogs('browser log (page)'));
+    const page = browser!.page;
+    const stageC = FILE_NAMES.stage_c;
+    // Stage C's connection drops after 1000 bytes: the install keeps retrying it (with back-off) while the
+    // other files finish and convert — the moment to press Cancel.
+    cut = (path) => (path.endsWith(stageC) ? 1000 : undefined);
+    hub!.resetCounters();
+    const url = `${hub!.origin}/tiny-resume.json`;
+    await page.goto(`${vite!.origin}/?hub=${encodeURIComponent(hub!.origin)}&model=${encodeURIComponent(url)}`);
+    const entry = page.locator('.catalogue .entry[data-model="tiny-resume"]');
+    await entry.waitFor({ timeout: 30_000 });
+    await entry.locator('button.install').click();
+    await page.locator('.install-progress .stage-text', { hasText: 'Retrying' }).waitFor({ timeout: 30_000 });
+    await page.click('button.cancel-install');
+    await page.locator('.install-progress', { hasText: 'Install cancelled' }).waitFor({ timeout: 30_000 });
+    await page.locator('.pending-install[data-model="tiny-resume@fp32"] button.resume').waitFor();
+    const servedFirst = Object.fromEntries(files.map((f) => [f.path, hub!.bytesServed(`/${REPO}/resolve/${REVISION}/${f.path}`)]));
+
+    cut = undefined;
+    await page.reload();
+    const resume = page.locator('.pending-install[data-model="tiny-resume@fp32"] button.resume');
+    await resume.waitFor({ timeout: 30_000 });
+    await page.locator('.catalogue .entry[data-model="tiny-resume"] button.install', { hasText: 'Resume' }).waitFor();
+    hub!.resetCounters();
+    await resume.click();
+    await page.locator('.install-progress .install-done').waitFor({ timeout: 60_000 });
+    const servedSecond = Object.fromEntries(files.map((f) => [f.path, hub!.bytesServed(`/${REPO}/resolve/${REVISION}/${f.path}`)]));
+    console.log(`resume: first attempt served ${JSON.stringify(servedFirst)}; after Resume ${JSON.stringify(servedSecond)}`);
+    for (const f of files) {
+      if (f.path === stageC) expect(servedSecond[f.path]).toBe(f.bytes.length);
+      else if (servedFirst[f.path] >= f.bytes.length) expect(servedSecond[f.path]).toBe(0);
+    }
+    await page.locator('.installed-model[data-model="tiny-resume@fp32"]').waitFor();
+    expect(await page.locator('.pending-install').count()).toBe(0);
+    await page.locator('.installed-model[data-model="tiny-resume@fp32"] button.delete').click();
+    await page.locator('.installed-model[data-model="tiny-resume@fp32"]').waitFor({ state: 'detached' });
   });
 });
