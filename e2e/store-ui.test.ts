@@ -3,7 +3,7 @@
  * (support/hub-fixture.ts, shared with store-install) plus its descriptor JSON; the page is opened with
  * `?hub=<local>&model=<descriptor url>`, the test clicks Install, sees per-file and overall progress, selects
  * the installed model, generates on WASM through the form, then deletes the model and sees it gone (and the
- * storage line report usage before → after).
+ * storage line report usage before → after), and imports the exported .tar through the file picker.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +108,12 @@ describe('Models panel (install → generate → delete) with a local hub', () =
     expect(img.status).toMatch(/Done in [\d.]+ s on wasm/);
     await page.screenshot({ path: '/tmp/sote-models-panel.png', fullPage: true });
 
+    // Export downloads the package as a .tar (imported again below, after the delete).
+    const [download] = await Promise.all([page.waitForEvent('download'), row.locator('button.export').click()]);
+    expect(download.suggestedFilename()).toBe(`${ID}-fp32.tar`);
+    const tarPath = join(root, 'exported.tar');
+    await download.saveAs(tarPath);
+
     // Delete: unlisted, gone from the selector, storage line shows usage before → after.
     await row.locator('button.delete').click();
     await row.waitFor({ state: 'detached', timeout: 30_000 });
@@ -117,6 +123,13 @@ describe('Models panel (install → generate → delete) with a local hub', () =
     expect(await page.locator('select[name=model] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).not.toContain(`${ID}@fp32`);
     expect(await page.inputValue('select[name=model]')).toBe('tiny-demo');
     expect(await page.locator('.installed').textContent()).toMatch(/None yet/);
+
+    // Import the exported .tar through the file picker: listed again under the same id, then removed.
+    await page.setInputFiles('input[name=import]', tarPath);
+    await page.locator('.install-progress .install-done', { hasText: 'Imported' }).waitFor({ timeout: 30_000 });
+    await row.waitFor();
+    await row.locator('button.delete').click();
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
   });
 
   it('Cancel keeps finished files; after a reload the unfinished install shows Resume and completes without re-fetching them', async () => {
