@@ -59,6 +59,8 @@ export interface ModelsPanelOptions {
 interface CatalogueEntry {
   descriptor: ModelDescriptor;
   note: string;
+  /** The worker's default precision for it on this device (the one rule lives in the worker). */
+  recommended?: Precision;
 }
 
 export class ModelsPanel {
@@ -161,15 +163,18 @@ export class ModelsPanel {
     } catch (e) {
       this.showError(e);
     }
+    await Promise.all(entries.map(async (e) => {
+      e.recommended = (await this.options.client().recommend(e.descriptor).catch(() => undefined))?.precision;
+    }));
     this.entries = entries;
     this.drawCatalogue();
   }
 
   private drawCatalogue(): void {
-    const rows = this.entries.map(({ descriptor: d, note }) => {
+    const rows = this.entries.map(({ descriptor: d, note, recommended: rec }) => {
       const sizes = PRECISIONS.filter((p) => d.sizes[p] !== undefined);
       const offered = sizes.length ? sizes : PRECISIONS;
-      const recommended = this.recommendFor(d);
+      const recommended = rec ?? offered[0];
       const select = h('select', { name: `precision-${d.id}` },
         ...offered.map((p) => h('option', { value: p }, `${p} — ${d.sizes[p] !== undefined ? formatBytes(d.sizes[p]) : 'size unknown'}${p === recommended ? ' (recommended here)' : ''}`)));
       select.value = offered.includes(recommended) ? recommended : offered[0];
@@ -186,14 +191,6 @@ export class ModelsPanel {
       h('h3', {}, 'Catalogue'),
       h('div', { class: 'entry' }, h('strong', {}, 'Tiny demo (built in)'), h('span', { class: 'hint' }, 'Always available, nothing to download: random weights that check everything runs.')),
       ...rows);
-  }
-
-  /** The worker's rule, evaluated page-side for display only (the worker decides when installing). */
-  private recommendFor(d: ModelDescriptor): Precision {
-    const listed = PRECISIONS.filter((p) => d.sizes[p] !== undefined);
-    if (listed.length === 1) return listed[0];
-    if ((d.sizes.fp32 ?? Number.POSITIVE_INFINITY) <= 2 ** 30) return 'fp32';
-    return this.recommendation?.precision ?? 'fp16';
   }
 
   /** Re-reads installed and pending models and storage usage from the worker / the browser. */
