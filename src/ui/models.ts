@@ -145,7 +145,7 @@ export class ModelsPanel {
     const gpu = r.backend === 'webgpu'
       ? `WebGPU: ${r.adapter?.description || r.adapter?.vendor || 'adapter'}${r.adapter?.shaderF16 ? ' (shader-f16)' : ' (no shader-f16)'}`
       : `WebGPU unavailable — ${r.webgpuUnavailable ?? 'no adapter'}. Generation runs on the CPU (WASM): slower, and large models need int8/int4. Remedy: use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows) and up-to-date GPU drivers.`;
-    this.env.textContent = `${gpu}. Large models default to ${r.precision} here (${r.precisionReason}).`;
+    this.env.textContent = `${gpu.replace(/\.$/, '')}. Large models default to ${r.precision} here (${r.precisionReason}).`;
   }
 
   private async renderCatalogue(): Promise<void> {
