@@ -40,7 +40,11 @@ async function generateOnce(page: Page, seed: number, expectedCards: number): Pr
   await page.check('input[name=seedLocked]');
   await page.fill('input[name=seed]', String(seed));
   await page.press('textarea[name=prompt]', 'Control+Enter');
-  await page.waitForFunction((n) => document.querySelectorAll('.card canvas').length >= n, expectedCards, { timeout: 120_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('.card canvas').length >= n, expectedCards, { timeout: 120_000 }).catch(async (e: unknown) => {
+    // Say what the page showed: its status line and error box explain most failures.
+    const shown = await page.evaluate(() => ({ status: document.querySelector('.status')?.textContent, error: document.querySelector('.error')?.textContent }));
+    throw new Error(`no image: status "${shown.status}", error "${shown.error}" (${e instanceof Error ? e.message : String(e)})`);
+  });
 }
 
 describe('offline reload (production build + service worker)', () => {

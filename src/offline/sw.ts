@@ -191,8 +191,12 @@ async function respond(request: Request, path: string): Promise<Response> {
     if (isNavigation) {
       const shell = await cache.match(MANIFEST.navigationFallback);
       if (shell) return withIsolation(shell);
+      throw e;
     }
-    throw e;
+    // Offline and not precached: answer 404 rather than a network error. Loaders probe optional files
+    // (transformers.js asks for tokenizer_config.json next to an image classifier) and treat "not found" as
+    // "absent", but a failed fetch — or any other status — as fatal. Offline, an uncached file is indeed not here.
+    return withIsolation(new Response(`offline, and ${path} is not cached`, { status: 404, statusText: 'Not Found (offline, not cached)' }));
   }
 }
 
