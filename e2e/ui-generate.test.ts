@@ -53,6 +53,9 @@ describe('generator page', () => {
     expect(browser!.logs.join('\n')).not.toMatch(/SafetyChecker/);
     await page.screenshot({ path: '/tmp/sote-page.png' });
 
+    // The page also exposes the hosted client's API.
+    expect(await page.evaluate(() => typeof (window as unknown as { sote?: { subscribe?: unknown } }).sote?.subscribe)).toBe('function');
+
     await page.reload();
     await page.waitForSelector('.card canvas', { timeout: 60_000 });
     expect(await page.locator('.card').count()).toBe(1);

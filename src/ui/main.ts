@@ -9,6 +9,10 @@ import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './hi
 import { formatBytes, ModelsPanel } from './models.ts';
 import { ProgressView } from './progress.ts';
 import '../offline/register.ts'; // service worker in production builds only: offline app shell + COOP/COEP (src/offline/)
+import { installSote } from '../client/sote.ts';
+
+// window.sote: the hosted client's API on this page (its own worker, created on first use).
+installSote(window);
 import {
   BOUNDS, defaultSettings, hostedClientCode, IMAGE_SIZE_PRESETS, imageSize, randomSeed, RECOMMENDED_NEGATIVE,
   RECOMMENDED_PROMPT_PREFIX, validate, type Settings,
