@@ -3,16 +3,9 @@
  * docs/api-contract.md §2) plus the local choices (model, backend). Kept as plain data so history, PNG
  * metadata and copy-as-code all read the same thing.
  */
-export const IMAGE_SIZE_PRESETS = {
-  square_hd: { width: 1024, height: 1024 },
-  square: { width: 512, height: 512 },
-  portrait_4_3: { width: 768, height: 1024 },
-  portrait_16_9: { width: 576, height: 1024 },
-  landscape_4_3: { width: 1024, height: 768 },
-  landscape_16_9: { width: 1024, height: 576 },
-} as const;
+import { IMAGE_SIZE_PRESETS, type ImageSizePreset } from '../client/input-schema.ts';
 
-export type ImageSizePreset = keyof typeof IMAGE_SIZE_PRESETS;
+export { IMAGE_SIZE_PRESETS, type ImageSizePreset };
 
 export interface Settings {
   prompt: string;
