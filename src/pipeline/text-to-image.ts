@@ -8,7 +8,8 @@
  * - Stage B gets effnet = [Stage C result; zeros] and the pooled text of the same rows;
  * - Stage A output is clamped to [0,1], rounded to 8 bits and cropped to exactly width × height.
  * Device invariant: latents, conditioning and model outputs stay in the engine between calls; the host only
- * uploads noise and per-step scalars, and reads back the final RGB bytes (engine.readbacks counts it).
+ * uploads noise and per-step scalars, and reads back the final RGB bytes (engine.readbacks counts it) — plus,
+ * only when `preview` is requested, one small read-back per Stage C preview (preview.ts).
  */
 import type { Tensor } from 'onnxruntime-common';
 import type { OrtEngine, EngineSession } from '../engine/ort-engine.ts';
@@ -27,6 +28,7 @@ import { latentSizes } from './latent-size.ts';
 import { readManifest, type PackageReader } from './package-reader.ts';
 import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './samplers/presets.ts';
 import { StageADecoder, type StageATiling } from './tiled-decode.ts';
+import { isPreviewStep, LatentPreviewer, validatePreviewOptions, type PreviewOptions } from './preview.ts';
 import { buildInsertAxis1Graph } from '../models/tile-graphs.ts';
 import { TorchGenerator, type TorchSeed } from './torch-generator.ts';
 
@@ -48,6 +50,13 @@ export interface GenerationRequest {
    * hosted endpoint do.
    */
   longPrompt?: boolean;
+  /**
+   * Live Stage C preview: after steps every, 2·every, … and the last, a 'preview' event with the step's x0
+   * prediction as false-colour RGB at Stage C latent size (preview.ts). Default off. Each preview costs exactly
+   * one extra read-back of numImages·h·w·3 bytes (h×w = the Stage C latent), so `readbacks` is
+   * 1 + the number of previews; without it a generation reads back once.
+   */
+  preview?: PreviewOptions;
 }
 
 export interface GeneratedImage {
@@ -86,6 +95,7 @@ export class TextToImagePipeline {
   private stageADecoder?: StageADecoder;
   private insertAxis1?: EngineSession;
   private longPromptStitch?: EngineSession;
+  private previewer?: LatentPreviewer;
   private constructor(
     readonly engine: OrtEngine,
     readonly reader: PackageReader,
@@ -155,6 +165,7 @@ export class TextToImagePipeline {
       opts.onEvent?.(e);
     };
     const { engine } = this;
+    if (req.preview) validatePreviewOptions(req.preview);
     const n = req.numImages ?? 1;
     const seed = req.seed ?? BigInt(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]);
     const generator = new TorchGenerator(seed);
@@ -218,8 +229,10 @@ export class TextToImagePipeline {
       const net = await this.session('stage_c');
       const emb = guidedC ? text.pair! : text.cond!;
       const cond = await this.conditioning('stage_c', { clip_text: emb.hidden, clip_text_pooled: emb.pooled });
+      // Compiled on the first generation that asks for previews, kept for the next ones.
+      const preview = req.preview ? { previewer: (this.previewer ??= await LatentPreviewer.create(engine)), every: req.preview.every } : undefined;
       const result = await this.sample('prior', samplerC, req.stageC, [n, 16, ...sizes.stageC], generator, emit, opts.signal,
-        (x, r) => net.run({ x, r, ...cond }).then((o) => o.output));
+        (x, r) => net.run({ x, r, ...cond }).then((o) => o.output), preview);
       await this.done('stage_c');
       return result;
     });
@@ -262,12 +275,19 @@ export class TextToImagePipeline {
     emit: PipelineListener,
     signal: AbortSignal | undefined,
     model: (x: Tensor, r: Tensor) => Promise<Tensor>,
+    /** Stage C only: render the step's x0 prediction (see GenerationRequest.preview). */
+    preview?: { previewer: LatentPreviewer; every: number },
   ): Promise<Tensor> {
     const started = performance.now();
     return sampleStageOnDevice({
       engine: this.engine, graphs: this.graphs, sampler, steps: settings.steps, cfg: settings.cfg, shape, model, signal,
       noise: (s) => generator.randn(s),
-      onStep: ({ step, steps }) => emit({ type: 'step', stage, step: step + 1, steps, ms: performance.now() - started }),
+      onStep: async ({ step, steps, x0 }) => {
+        emit({ type: 'step', stage, step: step + 1, steps, ms: performance.now() - started });
+        if (stage !== 'prior' || !preview || !isPreviewStep(step + 1, steps, preview.every)) return;
+        const { width, height, rgb } = await preview.previewer.render(x0);
+        emit({ type: 'preview', stage, step: step + 1, width, height, rgb });
+      },
     });
   }
 
@@ -277,6 +297,7 @@ export class TextToImagePipeline {
     await this.stageADecoder?.release();
     await this.insertAxis1?.release();
     await this.longPromptStitch?.release();
+    await this.previewer?.release();
     await releaseSamplerGraphs(this.graphs);
     await this.pairWithZeros.release();
     await this.toRgb8.release();

@@ -220,6 +220,7 @@ async function generate(): Promise<void> {
       stageC: { steps: used.first_stage_steps, cfg: used.guidance_scale },
       stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale },
       enableSafetyChecker: used.enable_safety_checker,
+      preview: { every: 1 }, // live Stage C preview in the progress panel (one small read-back per step)
     }, withEvents((e) => progress.handle(e)));
     const flagged = result.hasNsfwConcepts.filter(Boolean).length;
     progress.setStatus(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}` +

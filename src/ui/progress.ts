@@ -1,6 +1,7 @@
 /**
  * Progress of one generation as the page shows it: one bar per stage with steps and an ETA, fed by the
- * worker's typed events (never by parsing log text).
+ * worker's typed events (never by parsing log text), and the latest Stage C preview (false colour at latent
+ * size, scaled up by CSS) when the request asked for previews — hidden until the first one arrives.
  */
 import type { WorkerEvent } from '../client/protocol.ts';
 import { h } from './dom.ts';
@@ -16,6 +17,12 @@ export class ProgressView {
   readonly element = h('div', { class: 'progress', hidden: true });
   private readonly status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
   private readonly bars = new Map<string, { bar: HTMLProgressElement; label: HTMLElement }>();
+  /** Latent-sized pixels (24×24 for 1024²), shown 192 px tall; the browser's smooth upscaling is enough. */
+  private readonly previewCanvas = h('canvas', { class: 'preview-canvas', width: 1, height: 1, style: 'height:192px;width:auto;max-width:100%;background:#222' });
+  private readonly previewLabel = h('figcaption', {}, '');
+  private readonly preview = h('figure', { class: 'preview', hidden: true, style: 'margin:0.5em 0' }, this.previewCanvas, this.previewLabel);
+  /** Stage C step count of the running generation (from its step events), for the preview label. */
+  private priorSteps: number | undefined;
 
   constructor() {
     this.element.append(this.status);
@@ -25,6 +32,8 @@ export class ProgressView {
       this.bars.set(id, { bar, label });
       this.element.append(h('div', { class: 'stage' }, h('span', {}, name), bar, label));
     }
+    this.previewCanvas.setAttribute('aria-label', 'Stage C preview');
+    this.element.append(this.preview);
   }
 
   reset(message: string): void {
@@ -34,6 +43,37 @@ export class ProgressView {
       bar.value = 0;
       label.textContent = '';
     }
+    this.preview.hidden = true;
+    this.previewLabel.textContent = '';
+    this.previewCanvas.width = this.previewCanvas.height = 1;
+    this.priorSteps = undefined;
+  }
+
+  /** Draws a preview: the batch's images side by side, each width × height RGB. */
+  private showPreview(e: Extract<WorkerEvent, { type: 'preview' }>): void {
+    const per = e.width * e.height * 3;
+    const images = Math.max(1, Math.floor(e.rgb.length / per));
+    const ctx = this.previewCanvas.getContext('2d');
+    if (!ctx || e.rgb.length !== images * per) return;
+    if (this.previewCanvas.width !== e.width * images) this.previewCanvas.width = e.width * images;
+    if (this.previewCanvas.height !== e.height) this.previewCanvas.height = e.height;
+    const data = ctx.createImageData(e.width * images, e.height);
+    for (let b = 0; b < images; b++) {
+      for (let y = 0; y < e.height; y++) {
+        for (let x = 0; x < e.width; x++) {
+          const src = b * per + (y * e.width + x) * 3;
+          const dst = (y * e.width * images + b * e.width + x) * 4;
+          data.data[dst] = e.rgb[src];
+          data.data[dst + 1] = e.rgb[src + 1];
+          data.data[dst + 2] = e.rgb[src + 2];
+          data.data[dst + 3] = 255;
+        }
+      }
+    }
+    ctx.putImageData(data, 0, 0);
+    this.previewLabel.textContent = `Stage C preview, step ${e.step}${this.priorSteps ? `/${this.priorSteps}` : ''}` +
+      ` (false colour, ${e.width}×${e.height} latent${images > 1 ? `, ${images} images` : ''})`;
+    this.preview.hidden = false;
   }
 
   setStatus(message: string): void {
@@ -65,7 +105,11 @@ export class ProgressView {
         }
         break;
       }
+      case 'preview':
+        this.showPreview(e);
+        break;
       case 'step': {
+        if (e.stage === 'prior') this.priorSteps = e.steps;
         const b = this.bars.get(e.stage);
         if (!b) break;
         b.bar.value = e.step / e.steps;
