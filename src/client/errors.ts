@@ -67,7 +67,7 @@ export class DeviceLostError extends SoteError {
   override readonly name = 'DeviceLostError';
   constructor(reason: string) {
     super(`the WebGPU device was lost: ${reason}`,
-      'reload the model (load() again builds a new device); if it keeps happening close other GPU-heavy tabs, lower the resolution, or use the WASM backend',
+      'the page starts a new worker with a new device and retries once by itself; if it keeps happening close other GPU-heavy tabs, lower the resolution, or use the WASM backend',
       { reason });
   }
 }

@@ -1,11 +1,18 @@
 /**
- * Owns the generator worker for the queue: creates it on first use (from an injectable factory, so tests and
- * the page share this code), loads the model from an injectable source, and runs one generation at a time.
+ * Owns THE generator worker of a page: the page's form, its Models panel and the queue API (window.sote) all go
+ * through one GeneratorRunner, so one model is resident, one GPU device exists, and generations from the page
+ * and from the API take turns instead of fighting over the worker.
  *
  * Invariants:
- * - the queue calls `run` for one request at a time; the worker serializes anyway, so overlap would only queue;
- * - a model is (re)loaded when the load request differs from the loaded one, and after any failure that may
- *   have invalidated it (load failure, device loss, "not loaded");
+ * - `generate` calls run one at a time (a runner-level lock around load + generate): the worker holds one
+ *   model, so a load for caller A between caller B's load and generate would make B generate with A's model;
+ * - a model is (re)loaded when the load request differs from the loaded one;
+ * - on a WebGPU device loss the worker is replaced (a fresh onnxruntime instance requests a fresh GPUDevice:
+ *   onnxruntime-web keeps its device for the life of its module, so reloading in the same worker would reuse the
+ *   dead one), the model is loaded again and the request is retried ONCE; a second loss surfaces as
+ *   DeviceLostError. The old worker is released at once and terminated when no store call (install, import,
+ *   export, verify) is running in it, so a download in progress is not cut off;
+ * - "not loaded" (e.g. the Models panel deleted the loaded model) reloads in the same worker and retries once;
  * - cancel reaches the worker even when it arrives before the worker started the generation: the abort is
  *   re-sent on the first event of the run (the worker's cancel() only sees a generation already running).
  */
@@ -15,10 +22,15 @@ import {
   GenerationCancelledError,
   ModelNotLoadedError,
   withEvents,
+  withInstallEvents,
+  type BackendPreference,
   type GenerateResult,
   type GeneratorClient,
+  type InstallEvent,
   type LoadRequest,
   type LoadResult,
+  type ModelDescriptor,
+  type Precision,
   type WorkerEvent,
   type WorkerGenerateRequest,
 } from './protocol.ts';
@@ -27,8 +39,12 @@ import {
 export type WorkerFactory = () => Worker;
 
 export interface ModelSourceContext {
-  /** The token given to config({ credentials }), for model downloads from huggingface.co only. */
+  /** The token given to config({ credentials }) (see installedModelSource for where it may be sent). */
   credentials: string | undefined;
+  /** The runner's current worker: a source may install its model through the store API first. */
+  client: GeneratorClient;
+  /** Progress of what the source does (an install) as log events for the request's logs. */
+  onEvent: (event: WorkerEvent) => void;
 }
 
 /** Which model package to load (and on which backend). Called before every run; equal answers reuse the loaded model. */
@@ -38,17 +54,88 @@ export const DEMO_MODEL_PATH = 'models/tiny-demo/';
 /** DEMO_SAFETY_MODEL_ID of src/models/demo-model.ts (not imported: that module brings the demo builder along). */
 export const DEMO_SAFETY_MODEL_ID = 'tiny-demo-safety';
 
-/**
- * The built-in demo package with its tiny safety checker (flags near-white images), until the model store
- * (src/store) provides installed models.
- */
+/** The built-in demo package with its tiny safety checker (flags near-white images). */
 export const demoModelSource: ModelSource = () => {
   const base = import.meta.env?.BASE_URL ?? '/';
   return { modelUrl: `${base}${DEMO_MODEL_PATH}`, safetyChecker: { modelBase: `${base}models/`, modelId: DEMO_SAFETY_MODEL_ID } };
 };
 
+/** Origins config({ credentials }) may be sent to (docs/api-contract.md: "used ONLY for model downloads from huggingface.co"). */
+export const CREDENTIAL_ORIGINS: readonly string[] = ['https://huggingface.co'];
+
+export interface InstalledModelSourceOptions {
+  /** @default the worker's recommendation for this device (install) / any installed precision (reuse) */
+  precision?: Precision;
+  backend?: BackendPreference;
+  /** Hub origins that may receive config({ credentials }). @default CREDENTIAL_ORIGINS */
+  credentialOrigins?: readonly string[];
+}
+
+/** The token to send for a descriptor: only to an allowed hub origin, never to a mirror or a package URL. */
+export function credentialsFor(descriptor: ModelDescriptor, credentials: string | undefined, allowed: readonly string[] = CREDENTIAL_ORIGINS): string | undefined {
+  if (!credentials || descriptor.source.kind !== 'checkpoints') return undefined;
+  return allowed.includes(new URL(descriptor.source.hub).origin) ? credentials : undefined;
+}
+
+/** Download progress as a few log lines: each file verified, and overall progress every 10 %. */
+function installLogger(onEvent: (event: WorkerEvent) => void): (e: InstallEvent) => void {
+  let lastDecile = -1;
+  return (e) => {
+    const log = (message: string, level: 'INFO' | 'WARN' = 'INFO') => onEvent({ type: 'log', level, message });
+    switch (e.type) {
+      case 'quota':
+        return log(`model install: needs ${(e.needed / 2 ** 20).toFixed(1)} MiB of storage (${((e.quota - e.usage) / 2 ** 20).toFixed(0)} MiB free)`);
+      case 'download': {
+        const { bytesDone, bytesTotal } = e.overall;
+        if (!bytesTotal) return;
+        const decile = Math.floor((10 * bytesDone) / bytesTotal);
+        if (decile > lastDecile) {
+          lastDecile = decile;
+          log(`model download ${decile * 10} % (${(bytesDone / 2 ** 20).toFixed(1)} of ${(bytesTotal / 2 ** 20).toFixed(1)} MiB)`);
+        }
+        return;
+      }
+      case 'download-retry':
+        return log(`model download: ${e.file} attempt ${e.attempt} failed (${e.reason}); retrying in ${(e.delayMs / 1000).toFixed(1)} s`, 'WARN');
+      case 'verify':
+        return log(`model download: ${e.file} ${e.ok ? 'verified' : 'FAILED verification'} (${e.algorithm})`, e.ok ? 'INFO' : 'WARN');
+      case 'component-done':
+        return log(`model install: ${e.kind} converted (${(e.bytes / 2 ** 20).toFixed(1)} MiB)`);
+      case 'installed':
+        return log(`model installed as ${e.id}`);
+      default:
+        return;
+    }
+  };
+}
+
+/**
+ * A model from the store: the installed copy of `descriptor` if there is one, otherwise it is installed first
+ * (download, verify, convert; progress in the request's logs), with config({ credentials }) as the hub token
+ * when the hub is an allowed origin. Standalone clients use this with SoteDiffusion V2.
+ */
+export function installedModelSource(descriptor: ModelDescriptor, options: InstalledModelSourceOptions = {}): ModelSource {
+  return async ({ client, credentials, onEvent }) => {
+    const listed = await client.listModels();
+    const have = listed.find((m) => m.descriptorId === descriptor.id && (!options.precision || m.precision === options.precision));
+    let id = have?.id;
+    if (!id) {
+      const token = credentialsFor(descriptor, credentials, options.credentialOrigins);
+      onEvent({ type: 'log', level: 'INFO', message: `model ${descriptor.name} is not installed: installing it${token ? ' (with the configured credentials)' : ''}` });
+      const model = await client.install(descriptor, { ...(options.precision ? { precision: options.precision } : {}), ...(token ? { token } : {}) }, withInstallEvents(installLogger(onEvent)));
+      id = model.id;
+    }
+    return { modelId: id, ...(options.backend ? { backend: options.backend } : {}) };
+  };
+}
+
 export const defaultWorkerFactory: WorkerFactory = () =>
   new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
+
+export interface GenerateOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: WorkerEvent) => void;
+}
 
 export interface RunOptions {
   signal: AbortSignal;
@@ -56,60 +143,123 @@ export interface RunOptions {
   credentials: string | undefined;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often a retired worker is asked whether its store calls finished. */
+const RETIRE_POLL_MS = 2000;
+
 export class GeneratorRunner {
   private worker: Worker | undefined;
-  private client: GeneratorClient | undefined;
+  private current: GeneratorClient | undefined;
   private loadedKey: string | undefined;
   private loadedModel: LoadResult | undefined;
+  private lock: Promise<unknown> = Promise.resolve();
+  /** Workers replaced after a device loss (observable by tests). */
+  replacedWorkers = 0;
 
-  constructor(private readonly factory: WorkerFactory, private readonly modelSource: ModelSource) {}
+  constructor(private readonly factory: WorkerFactory = defaultWorkerFactory) {}
+
+  /** The current worker (created on first use). Store calls go here; after a replacement, to the new one. */
+  client(): GeneratorClient {
+    if (!this.current) {
+      this.worker = this.factory();
+      this.current = connectGenerator(this.worker);
+    }
+    return this.current;
+  }
 
   /** Name of the loaded model package (for PNG metadata), once one is loaded. */
   get modelName(): string | undefined {
     return this.loadedModel?.model.name;
   }
 
+  /** What the last load reported (backend, residency, …), once one is loaded. */
+  get loadResult(): LoadResult | undefined {
+    return this.loadedModel;
+  }
+
   /**
-   * Loads the model if needed and generates. The safety checker runs in the worker (request.enableSafetyChecker);
-   * a model source without a checker makes enabled requests fail with SafetyCheckerUnavailableError.
+   * The queue's entry point: `modelSource` names the model, then `generate`. The safety checker runs in the
+   * worker (request.enableSafetyChecker); a model without one makes enabled requests fail with
+   * SafetyCheckerUnavailableError.
    */
-  async run(request: WorkerGenerateRequest, options: RunOptions): Promise<GenerateResult> {
-    const { signal, onEvent } = options;
-    if (!this.client) {
-      this.worker = this.factory();
-      this.client = connectGenerator(this.worker);
-    }
-    const client = this.client;
-    const load = await this.modelSource({ credentials: options.credentials });
+  async run(request: WorkerGenerateRequest, options: RunOptions, modelSource: ModelSource): Promise<GenerateResult> {
+    const load = await modelSource({ credentials: options.credentials, client: this.client(), onEvent: options.onEvent });
+    options.signal.throwIfAborted();
+    return this.generate(load, request, options);
+  }
+
+  /** Loads `load` if it is not the loaded model, then generates (see the invariants for locking and retries). */
+  generate(load: LoadRequest, request: WorkerGenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const next = this.lock.then(() => this.generateNow(load, request, options));
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  private async generateNow(load: LoadRequest, request: WorkerGenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+    const { signal } = options;
+    const onEvent = options.onEvent ?? (() => undefined);
     const key = JSON.stringify(load);
-    if (key !== this.loadedKey) {
-      this.loadedKey = undefined;
-      this.loadedModel = await client.load(load, withEvents(onEvent));
-      this.loadedKey = key;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new GenerationCancelledError();
+      const client = this.client();
+      try {
+        if (key !== this.loadedKey) {
+          this.loadedKey = undefined;
+          this.loadedModel = await client.load(load, withEvents(onEvent));
+          this.loadedKey = key;
+        }
+        if (signal?.aborted) throw new GenerationCancelledError();
+        const onAbort = () => void client.cancel();
+        signal?.addEventListener('abort', onAbort);
+        try {
+          return await client.generate(request, withEvents((e) => {
+            if (signal?.aborted) void client.cancel();
+            onEvent(e);
+          }));
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+        }
+      } catch (e) {
+        if (e instanceof DeviceLostError) {
+          this.replaceWorker();
+          if (attempt > 0) throw e;
+          onEvent({ type: 'log', level: 'WARN', message: `${e.message.split(' — ')[0]}: started a new worker (new GPU device); loading the model again and retrying once` });
+          continue;
+        }
+        if (e instanceof ModelNotLoadedError) {
+          this.loadedKey = undefined;
+          if (attempt > 0) throw e;
+          continue;
+        }
+        throw e;
+      }
     }
-    if (signal.aborted) throw new GenerationCancelledError();
-    const onAbort = () => void client.cancel();
-    signal.addEventListener('abort', onAbort);
-    try {
-      return await client.generate(request, withEvents((e) => {
-        if (signal.aborted) void client.cancel();
-        onEvent(e);
-      }));
-    } catch (e) {
-      if (e instanceof DeviceLostError || e instanceof ModelNotLoadedError) this.loadedKey = undefined;
-      throw e;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+  }
+
+  /** Drops the current worker for a new one (created on next use); the old one is retired (see invariants). */
+  private replaceWorker(): void {
+    const client = this.current;
+    const worker = this.worker;
+    this.current = undefined;
+    this.worker = undefined;
+    this.loadedKey = undefined;
+    this.loadedModel = undefined;
+    this.replacedWorkers++;
+    if (!client || !worker) return;
+    void (async () => {
+      await client.release().catch(() => undefined);
+      while (await client.storeBusy().catch(() => false)) await sleep(RETIRE_POLL_MS);
+      worker.terminate();
+    })();
   }
 
   /** Frees the model and ends the worker. */
   async dispose(): Promise<void> {
-    const { client, worker } = this;
-    this.client = undefined;
+    const { current, worker } = this;
+    this.current = undefined;
     this.worker = undefined;
     this.loadedKey = undefined;
-    await client?.release().catch(() => undefined);
+    await current?.release().catch(() => undefined);
     worker?.terminate();
   }
 }

@@ -126,6 +126,12 @@ export interface GeneratorWorkerApi {
   cancel(): Promise<boolean>;
   /** Frees every session and GPU buffer; load() again to use the worker. */
   release(): Promise<void>;
+  /**
+   * Diagnostics: destroys the WebGPU device the loaded model runs on, as a driver reset would, and marks it
+   * lost (the next call fails with DeviceLostError). False when no WebGPU model is loaded. Tests use it to prove
+   * the rebuild-and-retry path (GeneratorRunner) against a really dead device.
+   */
+  simulateDeviceLoss(): Promise<boolean>;
 }
 
 /** The full worker surface: generation plus the model store. */
@@ -210,6 +216,8 @@ export interface ModelStoreApi {
   exportModel(id: string): Promise<Blob>;
   /** Default precision / residency / backend for this descriptor on this device. */
   recommend(descriptor?: ModelDescriptor): Promise<Recommendation>;
+  /** True while an install, import, export or re-verify runs in this worker (a retired worker waits for them). */
+  storeBusy(): Promise<boolean>;
 }
 
 export type GeneratorClient = Comlink.Remote<GeneratorWorkerFullApi>;

@@ -14,7 +14,8 @@
  */
 import type { ErrorDetail } from './errors.ts';
 import { GenerationCancelledError, reviveSoteError, SoteError } from './errors.ts';
-import type { GeneratorRunner } from './generator-runner.ts';
+import type { RunOptions } from './generator-runner.ts';
+import type { GenerateResult, WorkerGenerateRequest } from './protocol.ts';
 import { parseInput, randomSeed, toGenerationRequest } from './input-schema.ts';
 import { blobToDataUri, encodeImages, pngParameters } from './output-images.ts';
 import type { CompletedStatus, OutputImage, OutputTimings, QueueStatus, RequestLog, SoteOutput, SoteResult, SubmitResult, WebhookBody } from './queue-types.ts';
@@ -38,8 +39,15 @@ interface Entry {
   saveTimer?: ReturnType<typeof setTimeout>;
 }
 
+export interface QueueRunner {
+  run(request: WorkerGenerateRequest, options: RunOptions): Promise<GenerateResult>;
+  /** Name of the loaded model package (PNG metadata). */
+  readonly modelName: string | undefined;
+}
+
 export interface QueueOptions {
-  runner: Pick<GeneratorRunner, 'run' | 'modelName'>;
+  /** Runs one generation with the client's model (createSoteClient binds a GeneratorRunner to its model source). */
+  runner: QueueRunner;
   /** undefined: memory only (nothing survives a reload). */
   store: RequestStore | undefined;
   webhook?: WebhookOptions;

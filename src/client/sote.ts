@@ -2,13 +2,20 @@
  * The client surface of docs/api-contract.md §1: the hosted client's calls (`subscribe`, `queue.*`,
  * `storage.upload`, `config`) answered by the generator worker on this machine.
  *
- * `createSoteClient(options)` makes a client with injectable parts (worker factory, model source, persistence); `sote` (also exported as `fal`) is the page's default client, created on first use — or by
- * `installSote(window, options)`, which also sets `window.sote`. The safety checker runs in the generator worker,
- * with the model the model source names (see generator-runner.ts). Only one default client exists per page: two
- * clients on the same IndexedDB store would both resume the same requests.
+ * `createSoteClient(options)` makes a client with injectable parts (the generator runner or a worker factory,
+ * model source, persistence); `sote` (also exported as `fal`) is the page's default client, created on first use
+ * — or by `installSote(window, options)`, which also sets `window.sote`. The safety checker runs in the generator
+ * worker, with the model the model source names (see generator-runner.ts). Only one default client exists per
+ * page: two clients on the same IndexedDB store would both resume the same requests.
+ *
+ * Which model answers: the model source's choice. The generator page passes its own runner and "the model
+ * selected on the page"; a standalone client uses SoteDiffusion V2 from the model store, installing it on the
+ * first request (download progress in the request's logs) with config({ credentials }) as the token for
+ * huggingface.co only.
  */
 import { UnknownEndpointError } from './api-errors.ts';
-import { defaultWorkerFactory, demoModelSource, GeneratorRunner, type ModelSource, type WorkerFactory } from './generator-runner.ts';
+import { SOTEDIFFUSION_V2 } from '../store/catalogue.ts';
+import { defaultWorkerFactory, GeneratorRunner, installedModelSource, type ModelSource, type WorkerFactory } from './generator-runner.ts';
 import type { SoteInputParams } from './input-schema.ts';
 import { RequestQueue } from './queue.ts';
 import type { CompletedStatus, QueueStatus, SoteResult, SubmitResult } from './queue-types.ts';
@@ -20,10 +27,17 @@ export const KNOWN_ENDPOINTS: readonly string[] = [SOTE_DIFFUSION_ENDPOINT];
 export type EndpointId = typeof SOTE_DIFFUSION_ENDPOINT;
 
 export interface SoteClientOptions {
+  /**
+   * The worker owner to share (the generator page passes its own, so page and API use one worker). When given,
+   * workerFactory is ignored.
+   */
+  runner?: GeneratorRunner;
   /** @default a module Worker on workers/generator.worker.ts */
   workerFactory?: WorkerFactory;
-  /** @default the built-in demo package (until the model store provides installed models) */
+  /** @default SoteDiffusion V2 from the model store, installed on first use (installedModelSource) */
   modelSource?: ModelSource;
+  /** Told of every config() call (the page's Models panel uses the credentials for its own installs). */
+  onConfig?: (config: SoteConfig) => void;
   /** @default IndexedDB (databases sote-requests, sote-results); null keeps requests in memory only */
   store?: RequestStore | null;
   webhook?: WebhookOptions;
@@ -88,9 +102,15 @@ async function onEndpoint<T>(endpointId: string, fn: () => Promise<T>): Promise<
 
 export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
   let credentials: string | undefined;
-  const runner = new GeneratorRunner(options.workerFactory ?? defaultWorkerFactory, options.modelSource ?? demoModelSource);
+  const runner = options.runner ?? new GeneratorRunner(options.workerFactory ?? defaultWorkerFactory);
+  const modelSource = options.modelSource ?? installedModelSource(SOTEDIFFUSION_V2);
   const queue = new RequestQueue({
-    runner,
+    runner: {
+      run: (request, o) => runner.run(request, o, modelSource),
+      get modelName() {
+        return runner.modelName;
+      },
+    },
     store: options.store === null ? undefined : (options.store ?? indexedDbRequestStore()),
     webhook: options.webhook,
     credentials: () => credentials,
@@ -107,6 +127,7 @@ export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
   return {
     config(config) {
       credentials = config.credentials;
+      options.onConfig?.(config);
     },
     async subscribe(endpointId, o) {
       checkEndpoint(endpointId);

@@ -33,7 +33,8 @@ export class StorageQuotaError extends SoteError {
       when === 'before'
         ? `not enough browser storage: the install needs about ${gib(needed)}, ${gib(available)} is free (${gib(usage)} of ${gib(quota)} used)`
         : `browser storage ran out during the install (${gib(usage)} of ${gib(quota)} used, about ${gib(needed)} needed); nothing was kept`,
-      `free at least ${gib(Math.max(0, needed - available))}: delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
+      // The estimate can lag the writes that just failed (it may even show room): then ask for all it needs.
+      `free at least ${gib(needed > available ? needed - available : needed)}: delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
       { needed, available, usage, quota, when },
       options,
     );

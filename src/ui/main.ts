@@ -2,7 +2,8 @@
  * The generator page: settings form, progress, gallery and history. Talks to the generator worker only
  * through src/client; the worker does all model work.
  */
-import { connectGenerator, SoteError, withEvents, type GeneratorClient, type InstalledModelInfo, type LoadRequest, type LoadResult } from '../client/protocol.ts';
+import { GeneratorRunner } from '../client/generator-runner.ts';
+import { SoteError, type InstalledModelInfo, type LoadRequest } from '../client/protocol.ts';
 import { encodePngWithParameters, readPngParameters, type GenerationParameters } from '../client/image-files.ts';
 import { downloadBlob, h } from './dom.ts';
 import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './history.ts';
@@ -10,9 +11,6 @@ import { formatBytes, ModelsPanel } from './models.ts';
 import { ProgressView } from './progress.ts';
 import '../offline/register.ts'; // service worker in production builds only: offline app shell + COOP/COEP (src/offline/)
 import { installSote } from '../client/sote.ts';
-
-// window.sote: the hosted client's API on this page (its own worker, created on first use).
-installSote(window);
 import {
   BOUNDS, defaultSettings, hostedClientCode, IMAGE_SIZE_PRESETS, imageSize, randomSeed, RECOMMENDED_NEGATIVE,
   RECOMMENDED_PROMPT_PREFIX, validate, type Settings,
@@ -39,13 +37,30 @@ const fieldErrors = new Map<string, HTMLElement>();
 /** Installed models (IndexedDB, via the worker); the selector lists them after the built-in demo. */
 let installed: InstalledModelInfo[] = [];
 /**
- * One worker for the page, created at start: the Models panel lists and installs through it, and generation
- * loads from it (an installed model is read from IndexedDB inside the worker).
+ * One worker for the page (GeneratorRunner): the form, the Models panel and window.sote all use it, so one
+ * model is resident and page and API generations take turns. An installed model is read from IndexedDB inside
+ * the worker; a lost GPU device gets a new worker and one retry (generator-runner.ts).
  */
-const worker = new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
-const client: GeneratorClient = connectGenerator(worker);
-let loaded: { model: string; backend: string; result: LoadResult } | undefined;
-let running = false;
+const runner = new GeneratorRunner();
+/** The page's running generation (Cancel aborts it; an API request running meanwhile is not touched). */
+let running: AbortController | undefined;
+/** The last sote.config({ credentials }) (the Models panel's token fallback). */
+let configCredentials: string | undefined;
+
+/** What the selected model and backend mean to the worker (also what window.sote generates with). */
+function selectedLoadRequest(): LoadRequest {
+  const demo = MODELS[settings.model];
+  return demo
+    ? { modelUrl: demo.url, backend: settings.backend, ...(demo.safetyChecker ? { safetyChecker: demo.safetyChecker } : {}) }
+    : { modelId: settings.model, backend: settings.backend };
+}
+
+// window.sote: the hosted client's API on this page, answered with the model selected here.
+installSote(window, {
+  runner,
+  modelSource: () => selectedLoadRequest(),
+  onConfig: (c) => { configCredentials = c.credentials; },
+});
 
 // ---- form ---------------------------------------------------------------------------------------------------
 
@@ -96,8 +111,10 @@ function syncInputs(): void {
   negativeEl.value = settings.negative_prompt;
   seedEl.value = String(settings.seed);
   sizeEl.value = settings.size;
-  widthEl.value = String(settings.width);
-  heightEl.value = String(settings.height);
+  // A preset shows its own size in the (disabled) fields; custom shows the custom size.
+  const shown = imageSize(settings);
+  widthEl.value = String(shown.width);
+  heightEl.value = String(shown.height);
   widthEl.disabled = heightEl.disabled = settings.size !== 'custom';
   lockEl.checked = settings.seedLocked;
   safetyEl.checked = settings.enable_safety_checker;
@@ -157,7 +174,7 @@ form.addEventListener('submit', (e) => { e.preventDefault(); void generate(); })
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); void generate(); }
 });
-cancelBtn.addEventListener('click', () => void client.cancel());
+cancelBtn.addEventListener('click', () => running?.abort());
 
 // Dropping a PNG made here (or by A1111-style tools) restores its settings.
 document.addEventListener('dragover', (e) => e.preventDefault());
@@ -187,19 +204,6 @@ function showError(problem: string, remedy?: string): void {
 
 // ---- generation -----------------------------------------------------------------------------------------------
 
-async function ensureLoaded(): Promise<GeneratorClient> {
-  const key = `${settings.model}|${settings.backend}`;
-  if (loaded && `${loaded.model}|${loaded.backend}` === key) return client;
-  const demo = MODELS[settings.model];
-  const request: LoadRequest = demo
-    ? { modelUrl: demo.url, backend: settings.backend, ...(demo.safetyChecker ? { safetyChecker: demo.safetyChecker } : {}) }
-    : { modelId: settings.model, backend: settings.backend };
-  loaded = undefined;
-  const result = await client.load(request, withEvents((e) => progress.handle(e)));
-  loaded = { model: settings.model, backend: settings.backend, result };
-  return client;
-}
-
 async function generate(): Promise<void> {
   if (running) return;
   const errors = validate(settings);
@@ -207,21 +211,22 @@ async function generate(): Promise<void> {
   if (Object.keys(errors).length) return showError('Some settings need fixing', Object.entries(errors).map(([k, v]) => `${k} ${v}`).join('; '));
   errorBox.hidden = true;
   if (!settings.seedLocked) { update({ seed: randomSeed() }); syncInputs(); }
-  running = true;
+  const controller = new AbortController();
+  running = controller;
   generateBtn.disabled = true;
   cancelBtn.disabled = false;
   progress.reset('Starting…');
   const used = { ...settings };
   try {
-    const gen = await ensureLoaded();
     const { width, height } = imageSize(used);
-    const result = await gen.generate({
+    // Waits its turn if a window.sote request is running (the runner serializes the shared worker).
+    const result = await runner.generate(selectedLoadRequest(), {
       prompt: used.prompt, negativePrompt: used.negative_prompt, width, height, numImages: used.num_images, seed: used.seed,
       stageC: { steps: used.first_stage_steps, cfg: used.guidance_scale },
       stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale },
       enableSafetyChecker: used.enable_safety_checker,
       preview: { every: 1 }, // live Stage C preview in the progress panel (one small read-back per step)
-    }, withEvents((e) => progress.handle(e)));
+    }, { signal: controller.signal, onEvent: (e) => progress.handle(e) });
     const flagged = result.hasNsfwConcepts.filter(Boolean).length;
     progress.setStatus(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}` +
       (flagged ? ` — the safety checker flagged ${flagged} image(s); they were replaced by black images` : ''));
@@ -245,7 +250,7 @@ async function generate(): Promise<void> {
     else if (e instanceof SoteError) showError(e.message.split(' — ')[0], e.remedy);
     else showError(e instanceof Error ? e.message : String(e), 'reload the page and try again; if it persists, try the WASM backend');
   } finally {
-    running = false;
+    running = undefined;
     generateBtn.disabled = false;
     cancelBtn.disabled = true;
   }
@@ -286,11 +291,10 @@ function rgbToCanvasFromBitmap(bitmap: ImageBitmap): HTMLCanvasElement {
 // ---- start ------------------------------------------------------------------------------------------------------
 
 const models = new ModelsPanel({
-  client: () => client,
+  client: () => runner.client(),
+  configCredentials: () => configCredentials,
   onModelsChanged: (list) => {
     installed = list;
-    // A deleted model that was loaded must be loaded again (by whatever is selected next).
-    if (loaded && !(loaded.model in MODELS) && !list.some((m) => m.id === loaded!.model)) loaded = undefined;
     if (!isKnownModel(settings.model)) update({ model: 'tiny-demo' });
     renderModelOptions();
   },

@@ -15,6 +15,7 @@ import {
   SoteError, withInstallEvents, type ByteProgress, type GeneratorClient, type InstallEvent, type InstalledModelInfo,
   type ModelDescriptor, type PendingInstall, type Precision, type Recommendation,
 } from '../client/protocol.ts';
+import { credentialsFor } from '../client/generator-runner.ts';
 import { fetchDescriptor, hubFromUrl, modelFromUrl, SOTEDIFFUSION_V2 } from '../store/catalogue.ts';
 import { withHub } from '../store/descriptor.ts';
 // Imported for their side effect too: registering the store's error classes keeps `instanceof` across Comlink.
@@ -54,6 +55,8 @@ export interface ModelsPanelOptions {
   onModelsChanged: (models: InstalledModelInfo[]) => void;
   /** Called after an install or import completes: the page selects the new model. */
   onInstalled: (model: InstalledModelInfo) => void;
+  /** config({ credentials }) of window.sote: the token when the field is empty (sent to huggingface.co only). */
+  configCredentials?: () => string | undefined;
 }
 
 interface CatalogueEntry {
@@ -278,7 +281,7 @@ export class ModelsPanel {
       }
     };
     try {
-      const token = this.tokenEl.value.trim();
+      const token = this.tokenEl.value.trim() || credentialsFor(descriptor, this.options.configCredentials?.());
       const model = await this.options.client().install(descriptor, { precision, ...(token ? { token } : {}) }, withInstallEvents(onEvent));
       this.installBox.replaceChildren(h('strong', { class: 'install-done' }, `Installed ${model.name} (${model.precision}, ${formatBytes(model.bytes)})`));
       await this.refresh();
