@@ -53,8 +53,22 @@ describe('generator page', () => {
     expect(browser!.logs.join('\n')).not.toMatch(/SafetyChecker/);
     await page.screenshot({ path: '/tmp/sote-page.png' });
 
-    // The page also exposes the hosted client's API.
-    expect(await page.evaluate(() => typeof (window as unknown as { sote?: { subscribe?: unknown } }).sote?.subscribe)).toBe('function');
+    // The page also exposes the hosted client's API, answered by the page's own worker with the model selected
+    // on the page (already loaded by the form's generation: no second load, no second worker).
+    const api = await page.evaluate(async () => {
+      const r = await window.sote!.subscribe('fal-ai/stable-cascade/sote-diffusion', {
+        input: { prompt: '1girl', image_size: { width: 256, height: 256 }, first_stage_steps: 4, second_stage_steps: 4, seed: 5 },
+        logs: true,
+      });
+      const status = await window.sote!.queue.status('fal-ai/stable-cascade/sote-diffusion', { requestId: r.requestId, logs: true });
+      return { images: r.data.images.map((i) => [i.width, i.height]), logs: 'logs' in status ? (status.logs ?? []).map((l) => l.message) : [] };
+    });
+    console.log(`window.sote on the page: ${JSON.stringify(api.images)}; logs: ${api.logs.join(' | ')}`);
+    expect(api.images).toEqual([[256, 256]]);
+    expect(api.logs.some((m) => m.startsWith('completed'))).toBe(true);
+    expect(api.logs.filter((m) => m.startsWith('loading model'))).toEqual([]);
+    console.log(`dedicated workers: ${page.workers().map((w) => w.url()).join(', ')}`);
+    expect(page.workers().filter((w) => w.url().includes('generator.worker'))).toHaveLength(1);
 
     await page.reload();
     await page.waitForSelector('.card canvas', { timeout: 60_000 });

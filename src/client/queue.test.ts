@@ -89,7 +89,7 @@ describe('RequestQueue', () => {
     const q2 = new RequestQueue({ runner, store, credentials: () => undefined });
     const e = await q2.result(bad).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(DeviceLostError);
-    expect((e as SoteError).remedy).toMatch(/reload the model/);
+    expect((e as SoteError).remedy).toMatch(/new worker with a new device and retries once/);
     const plain = new RequestQueue({ runner: { ...fakeRunner(), run: () => Promise.reject(new ModelLoadError('u', 'r')) }, store: undefined, credentials: () => undefined });
     const id = (await plain.submit(E, input('z'))).request_id;
     await expect(plain.result(id)).rejects.toBeInstanceOf(ModelLoadError);
