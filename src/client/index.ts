@@ -7,6 +7,7 @@ export type { EndpointId, RequestOptions, SoteClient, SoteClientOptions, SoteCon
 export { ApiError, RequestNotFoundError, UnknownEndpointError, ValidationError, type ValidationIssue } from './api-errors.ts';
 export { IMAGE_SIZE_PRESETS, inputSchema, parseInput, type ImageSizePreset, type SoteInput, type SoteInputParams } from './input-schema.ts';
 export type * from './queue-types.ts';
-export { demoModelSource, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';
+export { CREDENTIAL_ORIGINS, demoModelSource, GeneratorRunner, installedModelSource, type InstalledModelSourceOptions, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';
+export { SOTEDIFFUSION_V2, tinyDemoDescriptor } from '../store/catalogue.ts';
 export { indexedDbRequestStore, type RequestStore } from './request-store.ts';
 export { DeviceLostError, GenerationCancelledError, ModelLoadError, SafetyCheckerUnavailableError, SoteError, WebGPUUnavailableError } from './errors.ts';
