@@ -54,6 +54,8 @@ export interface StaticRequestLog {
   method: string;
   path: string;
   range: string | undefined;
+  /** The Authorization header as received (token tests check where credentials went). */
+  authorization: string | undefined;
   status: number;
   /** Body bytes actually written (less than planned when the response was cut off). */
   bytes: number;
@@ -115,7 +117,7 @@ export async function startStaticServer(root: string, options: StaticServerOptio
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const log: StaticRequestLog = { method: req.method ?? '', path, range: req.headers.range, status: 0, bytes: 0 };
+    const log: StaticRequestLog = { method: req.method ?? '', path, range: req.headers.range, authorization: req.headers.authorization, status: 0, bytes: 0 };
     requests.push(log);
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
