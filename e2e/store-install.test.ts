@@ -4,6 +4,12 @@
  * the real ones and F32 Stage A, plus tokenizer/ and the tree API listing), built in beforeAll from the demo
  * configs and randomWeightSource. The page (e2e/pages/store.ts, served by the Vite dev server) installs it into
  * IndexedDB and generates from the stored package on WASM.
+ *
+ * Safety checker: two more repos hold the tiny ViT of src/safety/tiny-classifier.ts in Falconsai's published
+ * layout (config.json, preprocessor_config.json, model.safetensors), built with thresholds that make its
+ * decision certain for any image — test/nsfw-flag-all (−1.25: P(nsfw) > 0.88 even for black) and
+ * test/nsfw-flag-none (+1.25: P(nsfw) < 0.12 even for white). Models installed with one of them generate
+ * through the real generator worker, which loads the converted checker from IndexedDB via transformers.js.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,10 +18,14 @@ import type { CDPSession } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
-import type { InstallSummary, StoreCounts } from './pages/store.ts';
-import { buildFixture, descriptor, FILE_NAMES, publish, REVISION, sha256, type Fixture } from './support/hub-fixture.ts';
+import type { InstallSummary, StoreCounts, WorkerRunSummary } from './pages/store.ts';
+import { buildFixture, buildSafetyFixture, descriptor, FILE_NAMES, publish, REVISION, sha256, type Fixture } from './support/hub-fixture.ts';
+import { TINY_NSFW_GAIN, tinyNsfwProbability } from '../src/safety/tiny-classifier.ts';
 
 const SLICE = 16 * 1024;
+const FLAG_ALL = { repo: 'test/nsfw-flag-all', threshold: -1.25 };
+const FLAG_NONE = { repo: 'test/nsfw-flag-none', threshold: 1.25 };
+const SAFETY_PATHS = ['safety/config.json', 'safety/onnx/model.onnx', 'safety/preprocessor_config.json'];
 
 describe('model store (IndexedDB) with a local hub', () => {
   let vite: RunningVite | undefined;
@@ -23,6 +33,8 @@ describe('model store (IndexedDB) with a local hub', () => {
   let browser: BrowserSession | undefined;
   let root = '';
   let files: Fixture[] = [];
+  let flagAll: Fixture[] = [];
+  let flagNone: Fixture[] = [];
   let cdp: CDPSession | undefined;
   /** Per-request cut-off rule the tests switch on and off. */
   let cut: ((path: string, range: string | undefined) => number | undefined) | undefined;
@@ -37,6 +49,8 @@ describe('model store (IndexedDB) with a local hub', () => {
     await page().waitForFunction(() => window.soteStoreReady === true);
   };
   const served = (repo: string, path: string) => hub!.bytesServed(`/${repo}/resolve/${REVISION}/${path}`);
+  const storedPaths = (id: string) => page().evaluate((m) => window.soteStore!.storedPaths(m), id);
+  const generateInWorker = (id: string, runs: boolean[]) => page().evaluate(([m, r]) => window.soteStore!.generateInWorker(m, r), [id, runs] as const) as Promise<WorkerRunSummary[]>;
   const size = (path: string) => files.find((f) => f.path === path)!.bytes.length;
 
   beforeAll(async () => {
@@ -44,6 +58,10 @@ describe('model store (IndexedDB) with a local hub', () => {
     files = await buildFixture();
     await publish(root, 'test/tiny-sote', files);
     await publish(root, 'test/tiny-corrupt', files, { path: FILE_NAMES.stage_b, at: 5000 });
+    flagAll = await buildSafetyFixture(FLAG_ALL.threshold);
+    flagNone = await buildSafetyFixture(FLAG_NONE.threshold);
+    await publish(root, FLAG_ALL.repo, flagAll);
+    await publish(root, FLAG_NONE.repo, flagNone);
     hub = await startStaticServer(root, { cutAfterBytes: (path, req) => cut?.(path, req.headers.range) });
     vite = await startViteServer();
     browser = await launchBrowser();
@@ -167,7 +185,10 @@ describe('model store (IndexedDB) with a local hub', () => {
     // Every request for Stage C at or past slice 8 is cut after 1000 body bytes (connection dropped).
     cut = (path, range) => (path.endsWith(stageC) && Number(/bytes=(\d+)/.exec(range ?? '')?.[1] ?? 0) >= cutFrom ? 1000 : undefined);
     hub!.resetCounters();
-    const first = await install(descriptor(hub!.origin, repo, id, files));
+    // With a safety checker: its files are queued right after the tokenizer, so it is converted (and noted in the
+    // install record) long before Stage C's connection drops.
+    const withChecker = () => descriptor(hub!.origin, repo, id, files, { repo: FLAG_ALL.repo, files: flagAll });
+    const first = await install(withChecker());
     expect(first.ok).toBe(false);
     expect(first.error).toMatchObject({ name: 'DownloadError', detail: { resumable: true } });
     const servedFirst = Object.fromEntries(files.map((f) => [f.path, served(repo, f.path)]));
@@ -179,7 +200,7 @@ describe('model store (IndexedDB) with a local hub', () => {
     cut = undefined;
     await reload(); // a closed tab / reload: nothing in memory survives
     hub!.resetCounters();
-    const second = await install(descriptor(hub!.origin, repo, id, files));
+    const second = await install(withChecker());
     expect(second.error).toBeUndefined();
     expect(second.id).toBe(`${id}@fp32`);
     const servedSecond = Object.fromEntries(files.map((f) => [f.path, served(repo, f.path)]));
@@ -192,6 +213,13 @@ describe('model store (IndexedDB) with a local hub', () => {
     for (const f of files) {
       if (f.path !== stageC && servedFirst[f.path] >= f.bytes.length) expect(servedSecond[f.path]).toBe(0);
     }
+    // The safety checker was converted in the first attempt: the resume fetches none of its files.
+    expect(first.events.some((e) => e.type === 'component-done' && e.kind === 'safety_checker')).toBe(true);
+    expect(second.events.some((e) => e.type === 'component-done' && e.kind === 'safety_checker')).toBe(false);
+    for (const f of flagAll) {
+      expect(served(FLAG_ALL.repo, f.path)).toBe(0);
+    }
+    expect((await storedPaths(`${id}@fp32`)).filter((p) => p.startsWith('safety/'))).toEqual(SAFETY_PATHS);
     expect(await counts()).toMatchObject({ slices: 0, downloads: 0, installs: 0, models: 2 });
     expect((await page().evaluate((m) => window.soteStore!.verify(m), `${id}@fp32`)).problems).toEqual([]);
   });
@@ -229,5 +257,153 @@ describe('model store (IndexedDB) with a local hub', () => {
     console.log(`delete: usage ${u0} → ${u1} B (package ${target.bytes} B)`);
     expect(u1).toBeLessThan(u0);
     expect((await page().evaluate(() => window.soteStore!.list())).map((m) => m.id)).not.toContain('tiny-sote@fp32');
+  });
+
+  /** The P(nsfw) that a safety-image event reports, back in mean-pixel_value units: logit/GAIN + threshold. */
+  const pixelValueFromP = (p: number, threshold: number) => Math.log(p / (1 - p)) / TINY_NSFW_GAIN + threshold;
+  const pixelValue = (meanLevel: number) => (meanLevel / 255 - 0.5) / 0.5;
+  const safetyImage = (run: WorkerRunSummary) => run.safetyEvents.find((e) => e.type === 'safety-image');
+  /** What the flag-all checker saw of the image (its mean pixel_value after the processor's resize), and the image's own mean. */
+  let flaggedSeen: { pixelValue: number; meanLevel: number } | undefined;
+
+  it('installs the safety checker with the model (its own repo, verified by descriptor sha256 and the tree API, converted into safety/); enable_safety_checker true runs it from IndexedDB, false never touches it', async () => {
+    onTestFailed(() => browser?.printLogs());
+    const id = 'tiny-flagged';
+    const before = await counts(); // the corrupt-install test leaves its verified downloads for a retry
+    hub!.resetCounters();
+    const r = await install(descriptor(hub!.origin, 'test/tiny-sote', id, files, { repo: FLAG_ALL.repo, files: flagAll }));
+    expect(r.error).toBeUndefined();
+    expect(r.id).toBe(`${id}@fp32`);
+    const size = (path: string) => flagAll.find((f) => f.path === path)!.bytes.length;
+    // config.json: size + sha256 in the descriptor (no probe); the other two: a 1-byte probe, then the file.
+    expect(served(FLAG_ALL.repo, 'config.json')).toBe(size('config.json'));
+    expect(served(FLAG_ALL.repo, 'preprocessor_config.json')).toBe(1 + size('preprocessor_config.json'));
+    expect(served(FLAG_ALL.repo, 'model.safetensors')).toBe(1 + size('model.safetensors'));
+    expect(hub!.requests.some((q) => q.path === `/api/models/${FLAG_ALL.repo}/tree/${REVISION}`)).toBe(true);
+    const verify = r.events.filter((e) => e.type === 'verify' && e.file.startsWith(`${FLAG_ALL.repo}/`));
+    console.log(`checker verification: ${JSON.stringify(verify)}`);
+    expect(verify.map((e) => e.type === 'verify' && [e.file, e.algorithm, e.ok]).sort()).toEqual([
+      [`${FLAG_ALL.repo}/config.json`, 'sha256', true],
+      [`${FLAG_ALL.repo}/model.safetensors`, 'sha256', true], // lfs.oid from the tree API
+      [`${FLAG_ALL.repo}/preprocessor_config.json`, 'git-sha1', true], // git blob id from the tree API
+    ]);
+    const expectedDigest = (path: string) => verify.find((e) => e.type === 'verify' && e.file === `${FLAG_ALL.repo}/${path}`);
+    expect(expectedDigest('model.safetensors')).toMatchObject({ expected: flagAll.find((f) => f.path === 'model.safetensors')!.sha256 });
+    expect(new Set(r.events.flatMap((e) => (e.type === 'download' && e.role === 'safety_checker' ? [e.file] : []))))
+      .toEqual(new Set(flagAll.map((f) => `${FLAG_ALL.repo}/${f.path}`)));
+    expect(r.events.filter((e) => e.type === 'component-done').map((e) => e.type === 'component-done' && e.kind).sort())
+      .toEqual(['clip_text', 'safety_checker', 'stage_a', 'stage_b', 'stage_c']);
+    expect(await counts()).toMatchObject({ slices: before.slices, downloads: before.downloads, installs: 0 });
+
+    // The package holds the converted checker and the manifest lists (and counts) it.
+    const stored = await storedPaths(`${id}@fp32`);
+    expect(stored.filter((p) => p.startsWith('safety/'))).toEqual(SAFETY_PATHS);
+    const m = (await page().evaluate((x) => window.soteStore!.manifest(x), `${id}@fp32`))!;
+    expect(m.safetyChecker).toMatchObject({ modelId: FLAG_ALL.repo, revision: REVISION });
+    expect(m.safetyChecker!.files.map((f) => f.path).sort()).toEqual(SAFETY_PATHS);
+    const checkerBytes = m.safetyChecker!.files.reduce((a, f) => a + f.bytes, 0);
+    console.log(`checker in the package: ${JSON.stringify(m.safetyChecker!.files)}; package ${m.totalBytes} B`);
+    expect(m.totalBytes).toBe(r.bytes);
+    expect(m.totalBytes).toBeGreaterThan(checkerBytes);
+    // Re-verify covers every listed file, the checker's included (manifest.json itself is not listed).
+    const v = await page().evaluate((x) => window.soteStore!.verify(x), `${id}@fp32`);
+    expect(v.problems).toEqual([]);
+    expect(v.files).toBe(stored.length - 1);
+
+    // One worker, same seed: disabled first (nothing of the checker is read), then enabled.
+    const runs = await generateInWorker(`${id}@fp32`, [false, true]);
+    console.log(`worker runs: ${JSON.stringify(runs.map((x) => ({ ...x, storeReads: x.storeReads.length })))}`);
+    console.log(`store reads while loading the checker:\n  ${runs[1].storeReads.join('\n  ')}`);
+    const [off, on] = runs;
+    expect(off).toMatchObject({ ok: true, hasNsfwConcepts: [false], image: { width: 256, height: 256, allZero: false } });
+    expect(off.image!.distinctValues).toBeGreaterThan(16);
+    expect(off.safetyEvents).toEqual([{ type: 'safety-disabled', images: 1 }]);
+    expect(off.storeReads).toEqual([]);
+    expect(off.timings!.safety_checker).toBeUndefined();
+
+    expect(on.error).toBeUndefined();
+    expect(on).toMatchObject({ ok: true, hasNsfwConcepts: [true], image: { width: 256, height: 256, allZero: true } });
+    expect(on.safetyEvents[0]).toMatchObject({ type: 'safety-loaded', modelId: 'safety', device: 'wasm' });
+    const p = safetyImage(on);
+    expect(p).toMatchObject({ type: 'safety-image', index: 0, flagged: true });
+    const prob = p!.type === 'safety-image' ? p!.nsfwProbability : NaN;
+    flaggedSeen = { pixelValue: pixelValueFromP(prob, FLAG_ALL.threshold), meanLevel: off.image!.mean };
+    console.log(`flag-all checker: image mean level ${off.image!.mean.toFixed(2)}, P(nsfw) ${prob} → pixel_value ${flaggedSeen.pixelValue.toFixed(4)}; ` +
+      `P(nsfw) of the plain mean ${tinyNsfwProbability(off.image!.mean, FLAG_ALL.threshold)}`);
+    expect(prob).toBeGreaterThan(0.5);
+    // Black (pixel_value −1) would still give P = sigmoid(2) ≈ 0.88: this checker cannot pass any image.
+    expect(prob).toBeGreaterThanOrEqual(tinyNsfwProbability(0, FLAG_ALL.threshold) - 1e-6);
+    expect(on.timings!.safety_checker).toBeGreaterThan(0);
+    // transformers.js read the three files from the store (absent optional files answered 404; nothing else).
+    for (const file of ['config.json', 'preprocessor_config.json', 'onnx/model.onnx']) {
+      expect(on.storeReads.some((l) => l.includes(`(${FLAG_ALL.repo}@${REVISION}): ${file} → 200`))).toBe(true);
+    }
+    for (const l of on.storeReads) expect(l).toMatch(/ → (200|206|404) from the model store/);
+  });
+
+  it('a checker that flags nothing: all hashes from the descriptor (no tree API call for its repo), image unchanged; both checkers saw the same image', async () => {
+    onTestFailed(() => browser?.printLogs());
+    const id = 'tiny-passed';
+    hub!.resetCounters();
+    const r = await install(descriptor(hub!.origin, 'test/tiny-sote', id, files, { repo: FLAG_NONE.repo, files: flagNone, hashes: 'all' }));
+    expect(r.error).toBeUndefined();
+    for (const f of flagNone) expect(served(FLAG_NONE.repo, f.path)).toBe(f.bytes.length);
+    expect(hub!.requests.some((q) => q.path.startsWith(`/api/models/${FLAG_NONE.repo}/`))).toBe(false);
+    expect(r.events.filter((e) => e.type === 'verify' && e.file.startsWith(`${FLAG_NONE.repo}/`)).every((e) => e.type === 'verify' && e.ok && e.algorithm === 'sha256')).toBe(true);
+
+    const [on, off] = await generateInWorker(`${id}@fp32`, [true, false]);
+    expect(on.error).toBeUndefined();
+    expect(on).toMatchObject({ ok: true, hasNsfwConcepts: [false], image: { allZero: false } });
+    expect(off).toMatchObject({ ok: true, hasNsfwConcepts: [false], image: { sameAsFirstRun: true } });
+    expect(off.storeReads).toEqual([]);
+    const p = safetyImage(on);
+    expect(p).toMatchObject({ type: 'safety-image', flagged: false });
+    const prob = p!.type === 'safety-image' ? p!.nsfwProbability : NaN;
+    // P(nsfw) gives back the mean pixel_value the classifier saw: the image after the processor's 256² → 32²
+    // bilinear resize, which samples a patterned image unevenly — so it is near the plain mean, not equal to it.
+    // Both tiny-* models generate the same image (same checkpoints, seed and precision), so the flag-all
+    // checker, a different network (threshold −1.25, not +1.25), must have seen exactly the same value.
+    const seen = pixelValueFromP(prob, FLAG_NONE.threshold);
+    console.log(`flag-none checker: image mean level ${on.image!.mean.toFixed(2)} (pixel_value ${pixelValue(on.image!.mean).toFixed(4)}), P(nsfw) ${prob} → pixel_value ${seen.toFixed(4)}; flag-all saw ${flaggedSeen?.pixelValue.toFixed(4)}`);
+    expect(prob).toBeLessThan(0.5);
+    // White (pixel_value +1) would still give P = sigmoid(−2) ≈ 0.12: this checker cannot flag any image.
+    expect(prob).toBeLessThanOrEqual(tinyNsfwProbability(255, FLAG_NONE.threshold) + 1e-6);
+    expect(on.image!.mean).toBe(flaggedSeen!.meanLevel);
+    expect(Math.abs(seen - flaggedSeen!.pixelValue)).toBeLessThan(0.01);
+    expect(Math.abs(seen - pixelValue(on.image!.mean))).toBeLessThan(0.25);
+  });
+
+  it('export → import carries the checker; re-verify names a corrupted checker file; without its ONNX file only enabled requests fail; delete frees it', async () => {
+    onTestFailed(() => browser?.printLogs());
+    const src = 'tiny-flagged@fp32';
+    const copy = 'flagged-copy@fp32';
+    await page().evaluate((x) => window.soteStore!.exportTar(x), src);
+    expect(await page().evaluate(([a, b]) => window.soteStore!.importTar(a, b), [src, copy] as const)).toMatchObject({ ok: true, id: copy });
+    expect(await storedPaths(copy)).toEqual(await storedPaths(src));
+    expect((await page().evaluate((x) => window.soteStore!.verify(x), copy)).problems).toEqual([]);
+    expect((await page().evaluate((x) => window.soteStore!.manifest(x), copy))!.safetyChecker).toMatchObject({ modelId: FLAG_ALL.repo });
+
+    await page().evaluate((x) => window.soteStore!.corruptStored(x, 'safety/onnx/model.onnx'), copy);
+    const v = await page().evaluate((x) => window.soteStore!.verify(x), copy);
+    expect(v.problems).toHaveLength(1);
+    expect(v.problems[0]).toMatchObject({ name: 'IntegrityError', detail: { file: `${copy}/safety/onnx/model.onnx` } });
+
+    await page().evaluate((x) => window.soteStore!.deleteStored(x, 'safety/onnx/model.onnx'), copy);
+    const [off, on] = await generateInWorker(copy, [false, true]);
+    console.log(`without safety/onnx/model.onnx: disabled → ${JSON.stringify(off.hasNsfwConcepts)}, enabled → ${on.error?.name}: ${on.error?.message}`);
+    expect(off).toMatchObject({ ok: true, hasNsfwConcepts: [false] });
+    expect(off.storeReads).toEqual([]);
+    expect(on.ok).toBe(false);
+    expect(on.error).toMatchObject({ name: 'SafetyCheckerUnavailableError' });
+    expect(on.storeReads.some((l) => l.includes('onnx/model.onnx → 404'))).toBe(true);
+
+    const before = await counts();
+    for (const id of [copy, src, 'tiny-passed@fp32']) {
+      const n = (await storedPaths(id)).length;
+      await page().evaluate((x) => window.soteStore!.remove(x), id);
+      expect(await storedPaths(id)).toEqual([]);
+      console.log(`delete ${id}: ${n} stored files removed`);
+    }
+    expect((await counts()).files).toBeLessThan(before.files);
   });
 });

@@ -37,6 +37,7 @@ import { stores, type InstallRecord, type InstalledModel } from '../src/store/id
 import { importFiles } from '../src/store/import.ts';
 import { installModel } from '../src/store/install.ts';
 import { collectGarbage, deleteModel, getModel, idbPackageReader, listModels, verifyModel } from '../src/store/package-store.ts';
+import { SAFETY_MODEL_ID, storeModelBase, storeSafetyCheckerFetch } from '../src/store/safety-files.ts';
 import { values } from 'idb-keyval';
 import type { PipelineEvent } from '../src/pipeline/events.ts';
 import { urlPackageReader, type PackageReader } from '../src/pipeline/package-reader.ts';
@@ -164,11 +165,15 @@ const api: GeneratorWorkerFullApi = {
       let url: string;
       let reader: PackageReader;
       let residency: Residency;
+      /** The installed model's own safety checker (manifest `safetyChecker`, stored under safety/). */
+      let storedChecker: { modelId: string; source: string } | undefined;
       if (request.modelId !== undefined) {
         const installed = await getModel(request.modelId);
         url = `indexeddb:${request.modelId}`;
         if (!installed) throw new ModelLoadError(url, 'this model is not installed (install or import it first)');
         reader = idbPackageReader(request.modelId);
+        const sc = installed.manifest.safetyChecker;
+        if (sc) storedChecker = { modelId: request.modelId, source: `${sc.modelId}${sc.revision ? `@${sc.revision}` : ''}` };
         const rule = defaultResidency(installed.bytes, decision.backend);
         residency = request.residency ?? rule.residency;
         if (!request.residency) emit({ type: 'log', level: 'INFO', message: `residency ${rule.residency}: ${rule.reason}` });
@@ -205,13 +210,28 @@ const api: GeneratorWorkerFullApi = {
         }
       }
       const checker = request.safetyChecker;
-      const safety = checker && lazySafetyChecker({
-        ort: ort as unknown as SharedOrt,
-        // An absolute base: transformers.js treats it as our own host (see safety-checker.ts).
-        modelBase: new URL(checker.modelBase, self.location.href).href,
-        modelId: checker.modelId,
-        device: decision.backend,
-      });
+      let safety: ReturnType<typeof lazySafetyChecker> | undefined;
+      if (checker) {
+        safety = lazySafetyChecker({
+          ort: ort as unknown as SharedOrt,
+          // An absolute base: transformers.js treats it as our own host (see safety-checker.ts).
+          modelBase: new URL(checker.modelBase, self.location.href).href,
+          modelId: checker.modelId,
+          device: decision.backend,
+        });
+      } else if (storedChecker) {
+        // Installed with the model: served from IndexedDB to transformers.js under a URL of our own origin
+        // (src/store/safety-files.ts); loaded on the first generation that enables it, never otherwise.
+        const { modelId, source } = storedChecker;
+        safety = lazySafetyChecker({
+          ort: ort as unknown as SharedOrt,
+          modelBase: storeModelBase(self.location.origin, modelId),
+          modelId: SAFETY_MODEL_ID,
+          device: decision.backend,
+          fetch: storeSafetyCheckerFetch(self.location.origin, modelId, (path, status, bytes) =>
+            emit({ type: 'log', level: 'DEBUG', message: `safety checker (${source}): ${path} → ${status} from the model store (${bytes} B)` })),
+        });
+      }
       loaded = { pipeline, backend: decision.backend, ...(safety ? { safety } : {}) };
       loadedModelId = request.modelId;
       const ms = performance.now() - started;

@@ -1,9 +1,10 @@
 /**
  * Test page for src/store/: installs, lists, verifies, deletes, exports/imports models in this page's
- * IndexedDB and generates from an installed package (onnxruntime-web WASM on the page thread). Everything
- * returned to the test is JSON-safe: errors become {name, message, detail}.
+ * IndexedDB and generates from an installed package (onnxruntime-web WASM on the page thread, or through the
+ * generator worker — workers/generator.worker.ts, same origin and so the same IndexedDB — when the safety
+ * checker is involved). Everything returned to the test is JSON-safe: errors become {name, message, detail}.
  */
-import { createStore, keys } from 'idb-keyval';
+import { createStore, del, keys } from 'idb-keyval';
 import * as ort from 'onnxruntime-web/webgpu';
 import { OrtEngine, type OrtModule } from '../../src/engine/ort-engine.ts';
 import { TextToImagePipeline } from '../../src/pipeline/text-to-image.ts';
@@ -12,6 +13,8 @@ import { installModel, type InstallOptions } from '../../src/store/install.ts';
 import { deleteModel, idbPackageReader, listModels, verifyModel } from '../../src/store/package-store.ts';
 import type { InstallEvent } from '../../src/store/progress.ts';
 import { exportPackage } from '../../src/store/export.ts';
+import { connectGenerator, withEvents, type SafetyEvent, type WorkerEvent } from '../../src/client/protocol.ts';
+import { getModel } from '../../src/store/package-store.ts';
 import { importFiles } from '../../src/store/import.ts';
 
 export interface ErrorSummary {
@@ -119,6 +122,72 @@ async function generate(modelId: string, size = 256): Promise<{ width: number; h
   }
 }
 
+/** One generation through the worker, as the test sees it. */
+export interface WorkerRunSummary {
+  enableSafetyChecker: boolean;
+  ok: boolean;
+  error?: ErrorSummary;
+  hasNsfwConcepts?: boolean[];
+  timings?: Record<string, number>;
+  image?: { width: number; height: number; mean: number; allZero: boolean; distinctValues: number; sameAsFirstRun: boolean };
+  safetyEvents: SafetyEvent[];
+  /** The worker's DEBUG lines for safety checker files served from the model store. */
+  storeReads: string[];
+}
+
+/**
+ * Loads an installed model in a fresh generator worker (WASM) and generates once per entry of `runs` (the
+ * enableSafetyChecker switch), same prompt and seed each time; the worker is terminated afterwards.
+ */
+async function generateInWorker(modelId: string, runs: boolean[]): Promise<WorkerRunSummary[]> {
+  const worker = new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module' });
+  const client = connectGenerator(worker);
+  const out: WorkerRunSummary[] = [];
+  let first: Uint8Array | undefined;
+  try {
+    await client.load({ modelId, backend: 'wasm' });
+    for (const enableSafetyChecker of runs) {
+      const events: WorkerEvent[] = [];
+      const summary: WorkerRunSummary = { enableSafetyChecker, ok: false, safetyEvents: [], storeReads: [] };
+      try {
+        const r = await client.generate({ prompt: 'a tiny test', width: 256, height: 256, seed: 7, stageC: { steps: 2, cfg: 4 }, stageB: { steps: 2, cfg: 1.1 }, enableSafetyChecker },
+          withEvents((e) => { if (e.type !== 'preview' && e.type !== 'step') events.push(e); }));
+        const img = r.images[0];
+        let sum = 0;
+        for (const v of img.rgb) sum += v;
+        first ??= img.rgb;
+        Object.assign(summary, {
+          ok: true,
+          hasNsfwConcepts: r.hasNsfwConcepts,
+          timings: r.timings,
+          image: {
+            width: img.width,
+            height: img.height,
+            mean: sum / img.rgb.length,
+            allZero: img.rgb.every((v) => v === 0),
+            distinctValues: new Set(img.rgb).size,
+            sameAsFirstRun: img.rgb.length === first.length && img.rgb.every((v, i) => v === first![i]),
+          },
+        });
+        // Events come through their own MessagePort (a Comlink proxy), which is not ordered with the reply to
+        // generate(): wait for the run's last event (exactly one safety-disabled or safety-image per image).
+        for (let waited = 0; waited < 5000 && !events.some((e) => e.type === 'safety-disabled' || e.type === 'safety-image'); waited += 20) {
+          await new Promise((ok) => setTimeout(ok, 20));
+        }
+      } catch (e) {
+        summary.error = summarize(e);
+        await new Promise((ok) => setTimeout(ok, 500)); // late events of the failed run (same reason as above)
+      }
+      summary.safetyEvents = events.filter((e): e is SafetyEvent => e.type.startsWith('safety-'));
+      summary.storeReads = events.flatMap((e) => (e.type === 'log' && e.level === 'DEBUG' && e.message.includes('from the model store') ? [e.message] : []));
+      out.push(summary);
+    }
+    return out;
+  } finally {
+    worker.terminate();
+  }
+}
+
 const exported = new Map<string, File>();
 
 declare global {
@@ -155,6 +224,21 @@ const api = {
     } catch (e) {
       return { ok: false, error: summarize(e) };
     }
+  },
+  generateInWorker,
+  /** Package paths stored under a model id (each file once, whatever its number of parts). */
+  storedPaths: async (id: string) => {
+    const ks = await keys<IDBValidKey[]>(raw.files);
+    return [...new Set(ks.filter((k) => k[0] === id).map((k) => String(k[1])))].sort();
+  },
+  /** The installed record's manifest facts. */
+  manifest: async (id: string) => {
+    const m = await getModel(id);
+    return m ? { bytes: m.bytes, totalBytes: m.manifest.totalBytes, safetyChecker: m.manifest.safetyChecker ?? null } : null;
+  },
+  /** Removes every part of one stored package file. */
+  deleteStored: async (id: string, path: string) => {
+    for (const k of await keys<IDBValidKey[]>(raw.files)) if (k[0] === id && k[1] === path) await del(k, raw.files);
   },
   /** Corrupts one byte of a stored package file (re-verify must notice). */
   corruptStored: async (id: string, path: string) => {

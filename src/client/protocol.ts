@@ -67,7 +67,8 @@ export interface LoadOptions {
   /**
    * The safety checker that belongs to this model: a transformers.js image-classification folder
    * (config.json, preprocessor_config.json, onnx/model.onnx) at `${modelBase}${modelId}/`. Loaded on the first
-   * generation that enables it, never otherwise.
+   * generation that enables it, never otherwise. Without it, an installed model (`modelId`) whose manifest has
+   * a `safetyChecker` uses that one, served from IndexedDB (src/store/safety-files.ts).
    */
   safetyChecker?: { modelBase: string; modelId: string };
 }

@@ -48,6 +48,22 @@ export interface ComponentManifest extends GraphFiles {
   totalParameters: number;
 }
 
+/**
+ * Folder of the safety checker inside a package: a transformers.js image-classification model
+ * (`safety/config.json`, `safety/preprocessor_config.json`, `safety/onnx/model.onnx`), converted at install
+ * time from the classifier the descriptor names (store/descriptor.ts `safetyChecker`).
+ */
+export const SAFETY_CHECKER_DIR = 'safety/';
+
+export interface SafetyCheckerManifest {
+  /** What it was converted from: the hub repo id (e.g. "Falconsai/nsfw_image_detection"). */
+  modelId: string;
+  /** The revision it was fetched at (a commit id or a branch such as "main"). */
+  revision?: string;
+  /** Every file, with its package path (under SAFETY_CHECKER_DIR). */
+  files: PackageFile[];
+}
+
 export interface PackageManifest {
   format: typeof PACKAGE_FORMAT;
   version: number;
@@ -56,6 +72,8 @@ export interface PackageManifest {
   components: Partial<Record<ModelKind, ComponentManifest>>;
   /** Tokenizer files copied from the source (vocab.json + merges.txt and/or tokenizer.json …). */
   tokenizer?: PackageFile[];
+  /** The model's safety checker, when it was installed with the model. */
+  safetyChecker?: SafetyCheckerManifest;
   /** Free-form provenance: source file names, hub revision, converter version. */
   source: Record<string, string>;
   totalBytes: number;
@@ -129,12 +147,19 @@ export async function writeComponent(
   };
 }
 
-export async function writeManifest(sink: PackageSink, manifest: Omit<PackageManifest, 'format' | 'version' | 'totalBytes'>): Promise<PackageManifest> {
+/** Bytes of every file a manifest lists: graphs, weight chunks, tokenizer and safety checker files. */
+export function manifestTotalBytes(manifest: Pick<PackageManifest, 'components' | 'tokenizer' | 'safetyChecker'>): number {
   let totalBytes = 0;
   for (const c of Object.values(manifest.components)) {
     for (const f of c ? [c, ...(c.conditioning ? [c.conditioning] : [])] : []) totalBytes += f.graph.bytes + f.chunks.reduce((a, x) => a + x.bytes, 0);
   }
   for (const f of manifest.tokenizer ?? []) totalBytes += f.bytes;
+  for (const f of manifest.safetyChecker?.files ?? []) totalBytes += f.bytes;
+  return totalBytes;
+}
+
+export async function writeManifest(sink: PackageSink, manifest: Omit<PackageManifest, 'format' | 'version' | 'totalBytes'>): Promise<PackageManifest> {
+  const totalBytes = manifestTotalBytes(manifest);
   const full: PackageManifest = { format: PACKAGE_FORMAT, version: PACKAGE_VERSION, ...manifest, totalBytes };
   await sink.write(MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(full, null, 2)));
   return full;

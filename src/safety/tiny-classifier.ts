@@ -21,6 +21,7 @@
  *   −GAIN·THRESHOLD; row "normal" = 0.
  */
 import { mapWeightSource } from '../models/weight-source.ts';
+import { encodeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.ts';
 import { buildViTForImageClassification, compileSelfContainedOnnx, vitConfigJson, vitPatchCount, type ViTClassifierConfig } from './vit-classifier.ts';
 
 export const TINY_NSFW_GAIN = 8;
@@ -119,5 +120,26 @@ export async function tinyNsfwClassifierFiles(threshold = TINY_NSFW_THRESHOLD): 
     ['config.json', enc.encode(JSON.stringify(vitConfigJson(c), null, 2))],
     ['preprocessor_config.json', enc.encode(JSON.stringify(vitPreprocessorConfig(c.image_size), null, 2))],
     ['onnx/model.onnx', model],
+  ]);
+}
+
+/**
+ * The tiny classifier as a Hugging Face repo publishes a ViT classifier (Falconsai/nsfw_image_detection's
+ * layout: config.json with id2label {0: "normal", 1: "nsfw"}, preprocessor_config.json, F32 model.safetensors),
+ * i.e. what the model store downloads and converts with convertViTCheckpoint.
+ */
+export async function tinyNsfwPublishedFiles(threshold = TINY_NSFW_THRESHOLD): Promise<Map<string, Uint8Array>> {
+  const c = TINY_NSFW_CONFIG;
+  const weights = tinyNsfwWeights(c, threshold);
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const name of weights.names()) {
+    const t = weights.get(name)!;
+    tensors[name] = { dtype: 'F32', shape: t.shape, data: await t.read() };
+  }
+  const enc = new TextEncoder();
+  return new Map([
+    ['config.json', enc.encode(JSON.stringify(vitConfigJson(c), null, 2))],
+    ['preprocessor_config.json', enc.encode(JSON.stringify(vitPreprocessorConfig(c.image_size), null, 2))],
+    ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
   ]);
 }

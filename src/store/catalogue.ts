@@ -23,7 +23,8 @@ const SOTE_DEFAULTS = {
  * SoteDiffusion V2 at the pinned revision (docs/sotediffusion-v2-files.md §0): the four official-format single
  * files plus the tokenizer. Sizes are left out where only rounded values are published (the Content-Range
  * total is used); the two sha256 values not on record come from the hub at install time (tree API lfs.oid).
- * Package sizes per precision are the converter's figures (README "precision costs").
+ * Package sizes per precision are the converter's figures (README "precision costs"); they do not include the
+ * safety checker, whose bytes the install adds from its download (ViT-base fp32, about 343 MB).
  */
 export const SOTEDIFFUSION_V2: ModelDescriptor = parseDescriptor({
   format: 'sote-model-descriptor',
@@ -48,6 +49,15 @@ export const SOTEDIFFUSION_V2: ModelDescriptor = parseDescriptor({
     ],
     // No configs: the released sizes are recognised from tensor shapes (models/detect.ts presets).
     stageAScale: 0.43,
+    // The hosted API's checker (spec §10.5), published only as config.json + preprocessor_config.json +
+    // model.safetensors; converted to ONNX at install time (safety/vit-classifier.ts). No commit id of this repo
+    // is on record offline, so it follows "main"; its hashes come from the hub at install time (tree API: git
+    // blob ids of the two JSON files, lfs.oid = sha256 of the weights).
+    safetyChecker: {
+      repo: 'Falconsai/nsfw_image_detection',
+      revision: 'main',
+      files: [{ path: 'config.json' }, { path: 'preprocessor_config.json' }, { path: 'model.safetensors' }],
+    },
   },
   defaults: SOTE_DEFAULTS,
   sizes: { fp32: 21.64 * GiB, fp16: 10.83 * GiB, int8: 6.18 * GiB, int4: 3.51 * GiB },

@@ -86,6 +86,62 @@ describe('model descriptors', () => {
     expect(s.files.find((f) => f.role === 'stage_c')?.sha256).toBe('b4f582137f9f2562f8f378140cf01ded3aa81aedbde13e2b4bf9367e9fba23e5');
   });
 
+  it('an optional safetyChecker block: validated, normalized, fetched from the same hub', () => {
+    const d = minimal() as ReturnType<typeof minimal> & { source: Record<string, unknown> };
+    d.source.safetyChecker = {
+      repo: 'Falconsai/nsfw_image_detection',
+      revision: 'main',
+      files: [{ path: 'config.json' }, { path: 'preprocessor_config.json', size: 325 }, { path: 'model.safetensors', sha256: 'CD'.repeat(32) }],
+    };
+    const parsed = parseDescriptor(d, { hub: 'http://127.0.0.1:9/' });
+    if (parsed.source.kind !== 'checkpoints') throw new Error('kind');
+    const sc = parsed.source.safetyChecker!;
+    expect(sc).toEqual({
+      repo: 'Falconsai/nsfw_image_detection',
+      revision: 'main',
+      files: [{ path: 'config.json' }, { path: 'preprocessor_config.json', size: 325 }, { path: 'model.safetensors', sha256: 'cd'.repeat(32) }],
+    });
+    expect(resolveUrl({ hub: parsed.source.hub, repo: sc.repo, revision: sc.revision }, 'model.safetensors'))
+      .toBe('http://127.0.0.1:9/Falconsai/nsfw_image_detection/resolve/main/model.safetensors');
+    // Without the block nothing changes.
+    const plain = parseDescriptor(minimal());
+    expect(plain.source.kind === 'checkpoints' && 'safetyChecker' in plain.source).toBe(false);
+  });
+
+  it('a safetyChecker block needs exactly config.json, preprocessor_config.json and one .safetensors', () => {
+    const withChecker = (checker: unknown) => {
+      const d = minimal() as ReturnType<typeof minimal> & { source: Record<string, unknown> };
+      d.source.safetyChecker = checker;
+      return d;
+    };
+    expect(() => parseDescriptor(withChecker({ repo: 'a/b', revision: 'main', files: [{ path: 'config.json' }, { path: 'model.safetensors' }, { path: 'model.safetensors' }, { path: 'README.md' }] })))
+      .toThrow(/safetyChecker\.files: model\.safetensors is listed twice.*README\.md is not config\.json.*exactly one preprocessor_config\.json \(has 0\).*exactly one \.safetensors file \(has 2\)/);
+    let err: unknown;
+    try {
+      parseDescriptor(withChecker({ repo: 'no-owner', revision: 'a/b', files: [{ path: '../config.json', sha256: 'xyz' }], extra: 1 }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DescriptorError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/source\.safetyChecker\.repo: must be "owner\/name"/);
+    expect(msg).toMatch(/source\.safetyChecker\.revision: must be a commit id/);
+    expect(msg).toMatch(/source\.safetyChecker\.files\.0\.path: must be a relative path/);
+    expect(msg).toMatch(/source\.safetyChecker\.files\.0\.sha256: must be 64 hex digits/);
+    expect(msg).toMatch(/Unrecognized key.*extra/i);
+    expect(() => parseDescriptor(withChecker({ repo: 'a/b', revision: 'main', files: [] }))).toThrow(/safetyChecker\.files/);
+  });
+
+  it('the built-in SoteDiffusion V2 installs Falconsai/nsfw_image_detection (the hosted API checker) at "main"', () => {
+    const s = SOTEDIFFUSION_V2.source;
+    if (s.kind !== 'checkpoints') throw new Error('kind');
+    expect(s.safetyChecker).toEqual({
+      repo: 'Falconsai/nsfw_image_detection',
+      revision: 'main',
+      files: [{ path: 'config.json' }, { path: 'preprocessor_config.json' }, { path: 'model.safetensors' }],
+    });
+  });
+
   it('?model= and ?hub= pick a built-in, the tiny demo or a descriptor URL', () => {
     const page = 'https://app.example/index.html';
     const a = modelFromUrl(page);

@@ -20,7 +20,15 @@
  *       { "role": "tokenizer", "path": "tokenizer/vocab.json" }   // size/sha256 optional (see below)
  *     ],
  *     "configs": { "stage_c": { "class": "StageC", "kwargs": { … } } },  // optional per role; else detected
- *     "stageAScale": 0.43
+ *     "stageAScale": 0.43,
+ *     "safetyChecker": {                   // optional: the image classifier installed with the model
+ *       "repo": "Falconsai/nsfw_image_detection",
+ *       "revision": "main",                // a commit id when one is known (see below)
+ *       "files": [                         // fetched as <hub>/<repo>/resolve/<revision>/<path>, same hub
+ *         { "path": "config.json" }, { "path": "preprocessor_config.json" },
+ *         { "path": "model.safetensors", "size": …, "sha256": "…" }   // size/sha256 optional, as above
+ *       ]
+ *     }
  *   },
  *   // … or an already converted package (manifest.json + files), e.g. the tiny demo:
  *   // "source": { "kind": "package", "url": "/models/tiny-demo/" }   (relative to the descriptor's URL)
@@ -39,6 +47,16 @@
  * Verification: a file's sha256 comes from the descriptor if given, otherwise from the hub (the LFS oid in the
  * X-Linked-Etag header when the browser can read it, else the hub's tree API `lfs.oid`; small git files are
  * checked against the tree API's git blob id). A file nobody can vouch for is not installed.
+ *
+ * Safety checker (`source.safetyChecker`, optional): a Hugging Face ViTForImageClassification repo as published
+ * (exactly one config.json, one preprocessor_config.json and one .safetensors; its id2label must contain
+ * "nsfw"), on the same hub as the checkpoints. The store downloads and verifies its files like every other file
+ * (descriptor sha256, else the hub's headers or tree API of *that* repo), converts them with our ViT compiler
+ * (safety/vit-classifier.ts) into the transformers.js layout and stores them in the package under `safety/`;
+ * the generator worker loads it from there for `enable_safety_checker: true` (and never otherwise). Its bytes
+ * are not part of `sizes` (which describe the converted networks): the install adds them from the download
+ * sizes. A branch name such as "main" is allowed here but a commit id is better — with a branch, a file that
+ * changes upstream between two attempts fails verification once and is fetched again.
  *
  * `configs` values are the official `{"class","kwargs"}` configs (Stage C/B/A) or a Hugging Face
  * CLIPTextModelWithProjection config.json; a role without a config is recognised from its tensor shapes
@@ -60,6 +78,8 @@ export const DESCRIPTOR_VERSION = 1;
 export const DEFAULT_HUB = 'https://huggingface.co';
 
 export type FileRole = ModelKind | 'tokenizer';
+/** Roles of downloaded files: the descriptor's file roles plus the safety checker's files. */
+export type DownloadRole = FileRole | 'safety_checker';
 export const FILE_ROLES: readonly FileRole[] = ['clip_text', 'stage_c', 'stage_b', 'stage_a', 'tokenizer'];
 export const CHECKPOINT_ROLES: readonly ModelKind[] = ['clip_text', 'stage_c', 'stage_b', 'stage_a'];
 
@@ -76,6 +96,24 @@ export interface DescriptorFile {
 /** A JSON value (configs are validated later, by parseModelConfig, when the component is built). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** One file of the safety checker repo. */
+export interface SafetyCheckerFile {
+  /** Path inside the checker repo (forward slashes, no leading slash, no `..`). */
+  path: string;
+  size?: number;
+  /** Lower-case hex sha256, when known. */
+  sha256?: string;
+}
+
+/** The image classifier installed with the model (see the module comment). Fetched from the source's hub. */
+export interface SafetyCheckerSource {
+  /** e.g. "Falconsai/nsfw_image_detection". */
+  repo: string;
+  revision: string;
+  /** Exactly one config.json, one preprocessor_config.json, one .safetensors (validated). */
+  files: SafetyCheckerFile[];
+}
+
 export interface CheckpointSource {
   kind: 'checkpoints';
   /** Hub base URL without trailing slash. */
@@ -85,7 +123,11 @@ export interface CheckpointSource {
   files: DescriptorFile[];
   configs: Partial<Record<ModelKind, JsonValue>>;
   stageAScale: number;
+  safetyChecker?: SafetyCheckerSource;
 }
+
+/** Where a repo's files are fetched from: `<hub>/<repo>/resolve/<revision>/<path>`. */
+export type HubRepo = Pick<CheckpointSource, 'hub' | 'repo' | 'revision'>;
 
 export interface PackageSource {
   kind: 'package';
@@ -125,6 +167,9 @@ export interface ModelDescriptor {
 const HEX64 = /^[0-9a-f]{64}$/;
 const steps = z.object({ steps: z.number().int().min(1).max(200), cfg: z.number().min(0).max(50) }).strict();
 const repoPath = z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), 'must be a relative path without "." or ".." segments');
+const sha256Hex = z.string().transform((s) => s.toLowerCase()).refine((s) => HEX64.test(s), 'must be 64 hex digits');
+const repoId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be "owner/name"');
+const revision = z.string().min(1).refine((r) => !r.includes('/') || /^refs\//.test(r), 'must be a commit id, a branch or a tag');
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
 
 const schema = z.object({
@@ -137,16 +182,25 @@ const schema = z.object({
     z.object({
       kind: z.literal('checkpoints'),
       hub: z.string().optional(),
-      repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be "owner/name"'),
-      revision: z.string().min(1).refine((r) => !r.includes('/') || /^refs\//.test(r), 'must be a commit id, a branch or a tag'),
+      repo: repoId,
+      revision,
       files: z.array(z.object({
         role: z.enum(['clip_text', 'stage_c', 'stage_b', 'stage_a', 'tokenizer']),
         path: repoPath,
         size: z.number().int().nonnegative().optional(),
-        sha256: z.string().transform((s) => s.toLowerCase()).refine((s) => HEX64.test(s), 'must be 64 hex digits').optional(),
+        sha256: sha256Hex.optional(),
       }).strict()).min(1),
       configs: z.partialRecord(z.enum(['clip_text', 'stage_c', 'stage_b', 'stage_a']), jsonValue).optional(),
       stageAScale: z.number().positive().max(10).optional(),
+      safetyChecker: z.object({
+        repo: repoId,
+        revision,
+        files: z.array(z.object({
+          path: repoPath,
+          size: z.number().int().nonnegative().optional(),
+          sha256: sha256Hex.optional(),
+        }).strict()).min(1),
+      }).strict().optional(),
     }).strict(),
     z.object({ kind: z.literal('package'), url: z.string().min(1) }).strict(),
   ]),
@@ -236,6 +290,7 @@ export function parseDescriptor(input: unknown, options: ParseOptions = {}): Mod
     if (paths.has(f.path)) problems.push(`source.files: ${f.path} is listed twice`);
     paths.add(f.path);
   }
+  if (s.safetyChecker) problems.push(...safetyCheckerProblems(s.safetyChecker.files));
   if (problems.length) throw new DescriptorError(where, problems);
   const files: DescriptorFile[] = s.files.map((f) => ({
     role: f.role,
@@ -253,8 +308,48 @@ export function parseDescriptor(input: unknown, options: ParseOptions = {}): Mod
       files,
       configs: (s.configs ?? {}) as Partial<Record<ModelKind, JsonValue>>,
       stageAScale: s.stageAScale ?? 0.43,
+      ...(s.safetyChecker
+        ? {
+          safetyChecker: {
+            repo: s.safetyChecker.repo,
+            revision: s.safetyChecker.revision,
+            files: s.safetyChecker.files.map((f) => ({
+              path: f.path,
+              ...(f.size !== undefined ? { size: f.size } : {}),
+              ...(f.sha256 !== undefined ? { sha256: f.sha256 } : {}),
+            })),
+          },
+        }
+        : {}),
     },
   };
+}
+
+/** Which part of the classifier a checker file is, by its base name (undefined: not one we use). */
+export function safetyCheckerFileKind(path: string): 'config' | 'preprocessor' | 'weights' | undefined {
+  const name = baseName(path);
+  if (name === 'config.json') return 'config';
+  if (name === 'preprocessor_config.json') return 'preprocessor';
+  if (name.endsWith('.safetensors')) return 'weights';
+  return undefined;
+}
+
+function safetyCheckerProblems(files: readonly { path: string }[]): string[] {
+  const problems: string[] = [];
+  const where = 'source.safetyChecker.files';
+  const count = { config: 0, preprocessor: 0, weights: 0 };
+  const paths = new Set<string>();
+  for (const f of files) {
+    if (paths.has(f.path)) problems.push(`${where}: ${f.path} is listed twice`);
+    paths.add(f.path);
+    const kind = safetyCheckerFileKind(f.path);
+    if (kind) count[kind]++;
+    else problems.push(`${where}: ${f.path} is not config.json, preprocessor_config.json or a .safetensors file`);
+  }
+  if (count.config !== 1) problems.push(`${where}: needs exactly one config.json (has ${count.config})`);
+  if (count.preprocessor !== 1) problems.push(`${where}: needs exactly one preprocessor_config.json (has ${count.preprocessor})`);
+  if (count.weights !== 1) problems.push(`${where}: needs exactly one .safetensors file (has ${count.weights})`);
+  return problems;
 }
 
 /** The same descriptor fetched from another hub (mirror, self-hosted); a package source is unchanged. */
@@ -264,7 +359,7 @@ export function withHub(d: ModelDescriptor, hub: string): ModelDescriptor {
 }
 
 /** `<hub>/<repo>/resolve/<revision>/<path>`, each path segment percent-encoded. */
-export function resolveUrl(source: CheckpointSource, path: string): string {
+export function resolveUrl(source: HubRepo, path: string): string {
   const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
   return `${source.hub}/${enc(source.repo)}/resolve/${encodeURIComponent(source.revision)}/${enc(path)}`;
 }

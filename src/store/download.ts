@@ -14,7 +14,7 @@
  * attach it to any other URL ourselves.
  */
 import { del, get, set } from 'idb-keyval';
-import type { FileRole } from './descriptor.ts';
+import type { DownloadRole } from './descriptor.ts';
 import { DownloadError, IntegrityError } from './errors.ts';
 import { ResumableHash } from './hashing.ts';
 import { digestFromHeaders } from './hub-api.ts';
@@ -60,8 +60,8 @@ export interface DownloadContext {
   tokenOrigin: string;
   signal: AbortSignal;
   fetch: typeof fetch;
-  /** Resolves a digest when neither the job nor the response headers give one (the hub tree API). */
-  lookupDigest: (path: string) => Promise<{ size?: number; expected?: ExpectedDigest }>;
+  /** Resolves a digest when neither the job nor the response headers give one (the tree API of the job's repo). */
+  lookupDigest: (job: FileJob) => Promise<{ size?: number; expected?: ExpectedDigest }>;
   onRetry?: (file: string, attempt: number, delayMs: number, reason: string) => void;
   overall: OverallProgress;
 }
@@ -70,9 +70,9 @@ export interface FileJob {
   /** Stable identity of the bytes: the resolve URL at a pinned revision (never includes the token). */
   key: string;
   url: string;
-  /** Repo path (for the tree API lookup and messages). */
+  /** Repo path (for the tree API lookup and messages; safety checker files are qualified with their repo). */
   path: string;
-  role: FileRole;
+  role: DownloadRole;
   size?: number;
   expected?: ExpectedDigest;
 }
@@ -139,7 +139,7 @@ async function plan(ctx: DownloadContext, job: FileJob): Promise<{ size: number;
     expected ??= probe.headerDigest;
   }
   if (size === undefined || expected === undefined) {
-    const info = await ctx.lookupDigest(job.path);
+    const info = await ctx.lookupDigest(job);
     size ??= info.size;
     expected ??= info.expected;
   }

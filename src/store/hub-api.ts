@@ -7,7 +7,7 @@
  * - otherwise the tree API, `GET <hub>/api/models/<repo>/tree/<revision>?recursive=true`, whose entries carry
  *   `lfs.oid` (sha256) for LFS files and `oid` (the git blob sha1) for plain git files (§6.3).
  */
-import type { CheckpointSource } from './descriptor.ts';
+import type { HubRepo } from './descriptor.ts';
 import type { ExpectedDigest } from './idb.ts';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -41,7 +41,7 @@ export interface HubFileInfo {
  * Returns an empty map when the hub has no such API (a plain static mirror): callers then need descriptor
  * hashes.
  */
-export async function hubTree(source: CheckpointSource, headersFor: (url: string) => Record<string, string>, fetchImpl: typeof fetch = fetch, signal?: AbortSignal): Promise<Map<string, HubFileInfo>> {
+export async function hubTree(source: HubRepo, headersFor: (url: string) => Record<string, string>, fetchImpl: typeof fetch = fetch, signal?: AbortSignal): Promise<Map<string, HubFileInfo>> {
   const out = new Map<string, HubFileInfo>();
   const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
   let url: string | undefined = `${source.hub}/api/models/${enc(source.repo)}/tree/${encodeURIComponent(source.revision)}?recursive=true&expand=false`;

@@ -22,7 +22,7 @@
  */
 import { createStore, type UseStore } from 'idb-keyval';
 import type { ModelKind } from '../models/checkpoint-source.ts';
-import type { ComponentManifest, PackageFile, PackageManifest } from '../models/model-package.ts';
+import type { ComponentManifest, PackageFile, PackageManifest, SafetyCheckerManifest } from '../models/model-package.ts';
 import type { Precision } from '../models/model-context.ts';
 import type { SavedHash } from './hashing.ts';
 import type { ModelDescriptor } from './descriptor.ts';
@@ -74,6 +74,8 @@ export interface InstallRecord {
   /** Components whose package files are complete (raw slices may already be gone). */
   converted: Partial<Record<ModelKind, ComponentManifest>>;
   tokenizer: PackageFile[];
+  /** The converted safety checker, once its files are in the package (a resume skips it). */
+  safetyChecker?: SafetyCheckerManifest;
   startedAt: number;
 }
 

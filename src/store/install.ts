@@ -8,7 +8,12 @@
  * 3. Download all files through one limiter, in descriptor order (small files first in the built-ins), so
  *    files complete early; as soon as every file of a role is verified, that component is converted (one at
  *    a time) into the package while the others keep downloading, its raw slices are deleted, and the install
- *    record notes it (a resume keeps converted components instead of re-downloading them).
+ *    record notes it (a resume keeps converted components instead of re-downloading them). The safety checker
+ *    (descriptor `safetyChecker`, role 'safety_checker' in events) is one more such component: its three files
+ *    are queued after the tokenizer and before the networks, verified the same way (against its own repo's
+ *    tree API when the descriptor has no sha256), converted by convertViTCheckpoint into `safety/`
+ *    (config.json, preprocessor_config.json, onnx/model.onnx) and recorded in the install record and the
+ *    manifest (`safetyChecker`).
  * 4. manifest.json last, then the sote-models record: only now is the model listed.
  *
  * Failures: a quota error anywhere deletes everything this install wrote (package files, install record,
@@ -22,16 +27,38 @@ import { createSHA256 } from 'hash-wasm';
 import { checkpointSource, type ModelKind } from '../models/checkpoint-source.ts';
 import { detectKind, presetFor, type TensorShapes } from '../models/detect.ts';
 import type { Precision } from '../models/model-context.ts';
-import { MANIFEST_FILE, parseManifest, writeComponent, writeManifest, type ComponentManifest, type PackageSink } from '../models/model-package.ts';
+import {
+  MANIFEST_FILE,
+  parseManifest,
+  SAFETY_CHECKER_DIR,
+  writeComponent,
+  writeManifest,
+  writePackageFile,
+  type ComponentManifest,
+  type PackageFile,
+  type PackageSink,
+  type SafetyCheckerManifest,
+} from '../models/model-package.ts';
 import { buildForPackage, parseModelConfig, type ModelBuildOptions } from '../models/registry.ts';
+import { NSFW_LABEL } from '../safety/safety-checker.ts';
+import { convertViTCheckpoint, parseViTClassifierConfig } from '../safety/vit-classifier.ts';
 import { blobSource } from '../weights/byte-source.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';
-import { baseName, CHECKPOINT_ROLES, resolveUrl, type CheckpointSource, type FileRole, type ModelDescriptor } from './descriptor.ts';
+import {
+  baseName,
+  CHECKPOINT_ROLES,
+  resolveUrl,
+  safetyCheckerFileKind,
+  type CheckpointSource,
+  type HubRepo,
+  type ModelDescriptor,
+  type SafetyCheckerSource,
+} from './descriptor.ts';
 import { DescriptorError, DownloadError, StorageQuotaError } from './errors.ts';
 import { discardDownload, downloadFile, Limiter, OverallProgress, prepareDownload, QuotaHit, storedBytes, type DownloadContext, type FileJob } from './download.ts';
 import { hubTree, type HubFileInfo } from './hub-api.ts';
 import { deleteWithPrefix, isQuotaError, stores, type InstallRecord, type InstalledModel } from './idb.ts';
-import { commitModel, getModel, idbPackageSink, manifestFiles, writeBlobFile } from './package-store.ts';
+import { commitModel, getModel, idbPackageSink, manifestFiles, packageFileRole, writeBlobFile } from './package-store.ts';
 import type { InstallEvent, InstallListener } from './progress.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 import { DEFAULT_SLICE_BYTES } from './slices.ts';
@@ -138,7 +165,12 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const hubOrigin = new URL(source.hub).origin;
   const headersFor = (url: string): Record<string, string> => (options.token && new URL(url).origin === hubOrigin ? { Authorization: `Bearer ${options.token}` } : {});
+  const checker = source.safetyChecker;
+  const checkerRepo: HubRepo | undefined = checker && { hub: source.hub, repo: checker.repo, revision: checker.revision };
+  /** Repo path of each safety checker job, by job key (their `path` is qualified with the repo for messages). */
+  const checkerPaths = new Map<string, string>();
   let tree: Promise<Map<string, HubFileInfo>> | undefined;
+  let checkerTree: Promise<Map<string, HubFileInfo>> | undefined;
   const ctx: DownloadContext = {
     limiter: new Limiter(options.parallel ?? 4),
     sliceBytes: options.sliceBytes ?? DEFAULT_SLICE_BYTES,
@@ -147,7 +179,11 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
     tokenOrigin: hubOrigin,
     signal: ac.signal,
     fetch: fetchImpl,
-    lookupDigest: async (path) => (await (tree ??= hubTree(source, headersFor, fetchImpl, ac.signal))).get(path) ?? {},
+    lookupDigest: async (job) => {
+      const checkerPath = checkerPaths.get(job.key);
+      if (checkerPath !== undefined && checkerRepo) return (await (checkerTree ??= hubTree(checkerRepo, headersFor, fetchImpl, ac.signal))).get(checkerPath) ?? {};
+      return (await (tree ??= hubTree(source, headersFor, fetchImpl, ac.signal))).get(job.path) ?? {};
+    },
     onRetry: (file, attempt, delayMs, reason) => emit({ type: 'download-retry', file, attempt, delayMs, reason }),
     overall: new OverallProgress(),
   };
@@ -165,11 +201,28 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
     ...(f.size !== undefined ? { size: f.size } : {}),
     ...(f.sha256 ? { expected: { algorithm: 'sha256' as const, hex: f.sha256, from: 'descriptor' } } : {}),
   });
+  const checkerJobs: FileJob[] = checker && checkerRepo
+    ? checker.files.map((f) => {
+      const key = `${checker.repo}@${checker.revision}/${f.path}`;
+      checkerPaths.set(key, f.path);
+      return {
+        key,
+        url: resolveUrl(checkerRepo, f.path),
+        path: `${checker.repo}/${f.path}`,
+        role: 'safety_checker',
+        ...(f.size !== undefined ? { size: f.size } : {}),
+        ...(f.sha256 ? { expected: { algorithm: 'sha256' as const, hex: f.sha256, from: 'descriptor' } } : {}),
+      };
+    })
+    : [];
   const doneTokenizer = new Set(record.tokenizer.map((t) => t.path));
-  const jobs = source.files
-    .filter((f) => (f.role === 'tokenizer' ? !doneTokenizer.has(`tokenizer/${baseName(f.path)}`) : !record.converted[f.role as ModelKind]))
-    .map(jobFor);
-  const allJobs = source.files.map(jobFor);
+  const jobs = [
+    ...source.files
+      .filter((f) => (f.role === 'tokenizer' ? !doneTokenizer.has(`tokenizer/${baseName(f.path)}`) : !record.converted[f.role as ModelKind]))
+      .map(jobFor),
+    ...(record.safetyChecker ? [] : checkerJobs),
+  ];
+  const allJobs = [...source.files.map(jobFor), ...checkerJobs];
   let needed = 0;
 
   const cleanupPackage = async () => {
@@ -181,16 +234,19 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
     // 1. Plan + quota.
     let remaining = 0;
     let downloadTotal = 0;
+    // The checker is stored as converted (fp32 ONNX ≈ its fp32 safetensors) on top of the networks' `sizes`.
+    let checkerTotal = 0;
     for (const job of jobs) {
       const r = await prepareDownload(ctx, job);
-      downloadTotal += r.size;
+      if (job.role === 'safety_checker') checkerTotal += r.size;
+      else downloadTotal += r.size;
       const stored = await storedBytes(job, r);
       remaining += r.size - stored;
       ctx.overall.set(job.key, stored, r.size);
     }
     const convertedBytes = Object.values(record.converted).reduce((a, c) => a + (c ? componentBytes(c) : 0), 0);
     const packageBytes = descriptor.sizes[precision] ?? downloadTotal * PACKAGE_FACTOR[precision];
-    needed = remaining + Math.max(0, packageBytes - convertedBytes);
+    needed = remaining + Math.max(0, packageBytes - convertedBytes) + checkerTotal;
     const facts = await (options.estimate ?? estimate)();
     const persisted = (await navigator.storage?.persist?.().catch(() => false)) ?? false;
     emit({ type: 'quota', needed, usage: facts.usage, quota: facts.quota, persisted });
@@ -225,6 +281,18 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
         await discardDownload(job.key);
       })).catch(fail));
     }
+    const checkerTodo = jobs.filter((j) => j.role === 'safety_checker');
+    if (checker && checkerTodo.length) {
+      tasks.push(Promise.all(checkerTodo.map(download)).then((blobs) => converting.run(async () => {
+        ac.signal.throwIfAborted();
+        const inputs = checkerTodo.map((j, i) => ({ path: checkerPaths.get(j.key)!, blob: blobs[i] }));
+        const converted = await convertSafetyChecker(checker, inputs, sink, emit, ac.signal);
+        record.safetyChecker = converted;
+        await putRecord(record);
+        emit({ type: 'component-done', kind: 'safety_checker', bytes: converted.files.reduce((a, f) => a + f.bytes, 0) });
+        for (const j of checkerTodo) await discardDownload(j.key);
+      })).catch(fail));
+    }
     for (const role of CHECKPOINT_ROLES) {
       const roleJobs = jobs.filter((j) => j.role === role);
       if (!roleJobs.length) continue;
@@ -247,7 +315,15 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
       precision,
       components: record.converted,
       tokenizer: record.tokenizer,
-      source: { hub: source.hub, repo: source.repo, revision: source.revision, descriptor: descriptor.id, stageAScale: String(source.stageAScale) },
+      ...(record.safetyChecker ? { safetyChecker: record.safetyChecker } : {}),
+      source: {
+        hub: source.hub,
+        repo: source.repo,
+        revision: source.revision,
+        descriptor: descriptor.id,
+        stageAScale: String(source.stageAScale),
+        ...(checker ? { safetyChecker: `${checker.repo}@${checker.revision}` } : {}),
+      },
     });
     const installed = await commitModel(modelId, descriptor, manifest).catch((e: unknown) => {
       throw isQuotaError(e) ? new QuotaHit(e) : e;
@@ -330,6 +406,50 @@ export async function convertComponent(
 }
 
 /**
+ * The safety checker from its verified hub files (config.json, preprocessor_config.json, one .safetensors;
+ * `path` = path in the checker repo) into the package under `safety/`, in the layout transformers.js loads
+ * (SafetyChecker in safety/safety-checker.ts). Its config must label a class "nsfw" (the decision reads it).
+ */
+export async function convertSafetyChecker(
+  checker: Pick<SafetyCheckerSource, 'repo' | 'revision'>,
+  inputs: { path: string; blob: Blob }[],
+  sink: PackageSink,
+  emit: (e: InstallEvent) => void,
+  signal?: AbortSignal,
+): Promise<SafetyCheckerManifest> {
+  const pick = (kind: 'config' | 'preprocessor' | 'weights') => {
+    const found = inputs.filter((f) => safetyCheckerFileKind(f.path) === kind);
+    if (found.length !== 1) throw new DescriptorError(`safety checker ${checker.repo}`, [`expected one ${kind} file, got ${found.length}`]);
+    return found[0];
+  };
+  const config = new Uint8Array(await pick('config').blob.arrayBuffer());
+  const preprocessor = new Uint8Array(await pick('preprocessor').blob.arrayBuffer());
+  const weights = pick('weights');
+  let labels: string[];
+  try {
+    labels = parseViTClassifierConfig(JSON.parse(new TextDecoder().decode(config))).labels;
+  } catch (e) {
+    throw new DescriptorError(`safety checker ${checker.repo}/config.json`, [(e as Error).message]);
+  }
+  if (!labels.includes(NSFW_LABEL)) {
+    throw new DescriptorError(`safety checker ${checker.repo}/config.json`, [`id2label has no "${NSFW_LABEL}" class (labels: ${labels.join(', ')})`]);
+  }
+  signal?.throwIfAborted();
+  const out = await convertViTCheckpoint(config, preprocessor, await SafetensorsFile.open(blobSource(weights.blob, `${checker.repo}/${weights.path}`)));
+  const bytesTotal = [...out.values()].reduce((a, b) => a + b.byteLength, 0);
+  const files: PackageFile[] = [];
+  let bytesDone = 0;
+  let chunk = 0;
+  for (const [rel, bytes] of out) {
+    signal?.throwIfAborted();
+    files.push(await writePackageFile(sink, `${SAFETY_CHECKER_DIR}${rel}`, bytes));
+    bytesDone += bytes.byteLength;
+    emit({ type: 'convert', kind: 'safety_checker', chunk: ++chunk, chunks: out.size, bytesDone, bytesTotal });
+  }
+  return { modelId: checker.repo, revision: checker.revision, files };
+}
+
+/**
  * A converted package served over HTTP (the tiny demo, a hosted export): every file the manifest lists is
  * downloaded with the same resumable machinery and checked against the manifest's sha256, then stored.
  */
@@ -364,7 +484,7 @@ async function installPackage(descriptor: ModelDescriptor, options: InstallOptio
     key: `${base}${f.path}@${f.sha256}`,
     url: new URL(f.path, base).href,
     path: f.path,
-    role: f.path.startsWith('tokenizer/') ? 'tokenizer' : (f.path.replace(/(_cond)?\.onnx.*$/, '') as FileRole),
+    role: packageFileRole(f.path),
     size: f.bytes,
     expected: { algorithm: 'sha256', hex: f.sha256, from: 'package manifest' },
   }));

@@ -8,9 +8,10 @@
  */
 import { del, get, keys, set, values } from 'idb-keyval';
 import { createSHA256 } from 'hash-wasm';
-import { MANIFEST_FILE, parseManifest, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
+import type { ModelKind } from '../models/checkpoint-source.ts';
+import { MANIFEST_FILE, parseManifest, SAFETY_CHECKER_DIR, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
 import type { PackageReader } from '../pipeline/package-reader.ts';
-import type { ModelDescriptor } from './descriptor.ts';
+import type { DownloadRole, ModelDescriptor } from './descriptor.ts';
 import { deleteWithPrefix, prefixRange, stores, type InstalledModel } from './idb.ts';
 import { IntegrityError } from './errors.ts';
 
@@ -61,7 +62,10 @@ export function idbPackageReader(modelId: string): PackageReader {
   return { description, file, text: async (path) => (await file(path)).text() };
 }
 
-/** Every file a manifest lists (graphs, weight chunks, conditioning graphs, tokenizer). */
+/**
+ * Every file a manifest lists (graphs, weight chunks, conditioning graphs, tokenizer, safety checker): what
+ * re-verify hashes, export packs and import / package installs copy.
+ */
 export function manifestFiles(m: PackageManifest): PackageFile[] {
   const out: PackageFile[] = [];
   for (const c of Object.values(m.components)) {
@@ -69,7 +73,23 @@ export function manifestFiles(m: PackageManifest): PackageFile[] {
     for (const g of [c, ...(c.conditioning ? [c.conditioning] : [])]) out.push(g.graph, ...g.chunks);
   }
   out.push(...(m.tokenizer ?? []));
+  out.push(...(m.safetyChecker?.files ?? []));
   return out;
+}
+
+const COMPONENT_FILE = /^(clip_text|stage_c|stage_b|stage_a)(_cond)?\.onnx(\.data\.\d+)?$/;
+
+/**
+ * The role a converted package's file plays (progress events of a package install): `tokenizer/…` →
+ * tokenizer, `safety/…` → safety_checker, `<kind>[_cond].onnx[.data.N]` → that network. Throws on a path a
+ * package never contains, rather than reporting a made-up role.
+ */
+export function packageFileRole(path: string): DownloadRole {
+  if (path.startsWith('tokenizer/')) return 'tokenizer';
+  if (path.startsWith(SAFETY_CHECKER_DIR)) return 'safety_checker';
+  const m = COMPONENT_FILE.exec(path);
+  if (!m) throw new Error(`package file ${path} belongs to no network, tokenizer or safety checker`);
+  return m[1] as ModelKind;
 }
 
 /** The commit point of an install: after this the model is listed. */

@@ -3,7 +3,10 @@
  * is free text to be parsed.
  */
 import type { ModelKind } from '../models/checkpoint-source.ts';
-import type { FileRole } from './descriptor.ts';
+import type { DownloadRole } from './descriptor.ts';
+
+/** What an install converts: a network, or the safety checker (installed with the model). */
+export type ConvertedPart = ModelKind | 'safety_checker';
 
 export interface ByteProgress {
   bytesDone: number;
@@ -17,11 +20,11 @@ export interface ByteProgress {
 
 export type InstallEvent =
   | { type: 'quota'; needed: number; usage: number; quota: number; persisted: boolean }
-  | { type: 'download'; file: string; role: FileRole; fileProgress: ByteProgress; overall: ByteProgress; resumedBytes: number }
+  | { type: 'download'; file: string; role: DownloadRole; fileProgress: ByteProgress; overall: ByteProgress; resumedBytes: number }
   | { type: 'download-retry'; file: string; attempt: number; delayMs: number; reason: string }
   | { type: 'verify'; file: string; algorithm: 'sha256' | 'git-sha1'; expected: string; ok: boolean }
-  | { type: 'convert'; kind: ModelKind; chunk: number; chunks: number; bytesDone: number; bytesTotal: number }
-  | { type: 'component-done'; kind: ModelKind; bytes: number }
+  | { type: 'convert'; kind: ConvertedPart; chunk: number; chunks: number; bytesDone: number; bytesTotal: number }
+  | { type: 'component-done'; kind: ConvertedPart; bytes: number }
   | { type: 'installed'; id: string; bytes: number };
 
 export type InstallListener = (event: InstallEvent) => void;
