@@ -6,7 +6,9 @@
  * - one ORT module for both backends (`onnxruntime-web/webgpu` runs the 'webgpu' and the 'wasm' EP);
  * - calls are serialized: a generate() waits for the previous call, so sessions are never run concurrently;
  * - GPU tensors never leave this worker; images leave as transferred ArrayBuffers;
- * - after a device loss every later call fails with DeviceLostError until load() builds a new pipeline.
+ * - after a device loss every later generate() fails with DeviceLostError; load() may then build a WASM
+ *   pipeline, but never a WebGPU one: onnxruntime-web keeps its GPUDevice for the life of the module, so only
+ *   a new worker gets a new device (GeneratorRunner replaces the worker and retries once).
  */
 import * as Comlink from 'comlink';
 import * as ort from 'onnxruntime-web/webgpu';
@@ -115,6 +117,8 @@ interface Loaded {
 let loaded: Loaded | undefined;
 /** Set once the WebGPU device reports loss; cleared by the next load(). */
 let deviceLost: string | undefined;
+/** Set once the WebGPU device reports loss; never cleared (see the check in load()). */
+let deadDevice: string | undefined;
 let running: AbortController | undefined;
 /** Where pipeline events go right now (the listener of the call in progress). */
 let listener: WorkerListener | undefined;
@@ -142,6 +146,20 @@ async function releaseLoaded(): Promise<void> {
 
 /** The model the worker has loaded, by store id (deleteModel of it releases the pipeline first). */
 let loadedModelId: string | undefined;
+/** onnxruntime-web's GPUDevice once a WebGPU model is loaded (simulateDeviceLoss destroys it). */
+let loadedDevice: GpuDeviceLike | undefined;
+/** Store calls running (install, import, export, verify): a retired worker is terminated only at 0. */
+let storeCalls = 0;
+
+/** Counts a store call for storeBusy() while it runs. */
+async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
+  storeCalls++;
+  try {
+    return await fn();
+  } finally {
+    storeCalls--;
+  }
+}
 
 const api: GeneratorWorkerFullApi = {
   load: (request, onEvent) => serialized(async (): Promise<LoadResult> => {
@@ -155,6 +173,8 @@ const api: GeneratorWorkerFullApi = {
       ort.env.wasm.numThreads = wasmThreadCount(self.crossOriginIsolated, navigator.hardwareConcurrency);
       const decision = await chooseBackend(request.backend ?? 'auto');
       if (decision.webgpuUnavailable) throw new WebGPUUnavailableError(decision.webgpuUnavailable);
+      // onnxruntime-web keeps its GPUDevice for the life of this module: a dead one cannot be replaced here.
+      if (decision.backend === 'webgpu' && deadDevice) throw new DeviceLostError(`${deadDevice} (this worker cannot get a new device: start a new worker)`);
       emit({ type: 'backend', backend: decision.backend, reason: decision.reason, adapter: decision.adapter });
       emit({ type: 'log', level: 'INFO', message: `backend ${decision.backend}: ${decision.reason}` });
 
@@ -200,9 +220,11 @@ const api: GeneratorWorkerFullApi = {
         // The device exists once a session does (the native WebGPU EP creates it lazily); its loss invalidates
         // every session and GPU tensor.
         const device = (await Promise.resolve(ort.env.webgpu.device).catch(() => undefined)) as GpuDeviceLike | undefined;
+        loadedDevice = device;
         if (device?.lost) {
           watchDeviceLost(device, (reason) => {
             deviceLost = reason;
+            deadDevice = reason;
             running?.abort(new DeviceLostError(reason));
           });
         } else {
@@ -293,7 +315,18 @@ const api: GeneratorWorkerFullApi = {
 
   release: () => serialized(releaseLoaded),
 
-  install: async (source, options = {}, onEvent) => {
+  // Not serialized: a lost device must also stop a generation that is running (as a real loss would).
+  simulateDeviceLoss: async () => {
+    const device = loadedDevice as (GpuDeviceLike & { destroy?: () => void }) | undefined;
+    if (!loaded || loaded.backend !== 'webgpu' || !device?.destroy) return false;
+    // watchDeviceLost ignores reason 'destroyed' (our own release); a simulated driver reset must not be ignored.
+    deviceLost = deadDevice = 'simulated device loss (GPUDevice.destroy())';
+    running?.abort(new DeviceLostError(deviceLost));
+    device.destroy();
+    return true;
+  },
+
+  install: (source, options = {}, onEvent) => storeCall(async () => {
     if (installing) throw new Error('another install is running: cancel it or wait for it to finish');
     const controller = new AbortController();
     installing = controller;
@@ -318,7 +351,7 @@ const api: GeneratorWorkerFullApi = {
     } finally {
       if (installing === controller) installing = undefined;
     }
-  },
+  }),
 
   // Not serialized with anything: it must reach the running install.
   cancelInstall: async () => {
@@ -340,17 +373,19 @@ const api: GeneratorWorkerFullApi = {
     await deleteModel(id);
   },
 
-  verifyModel: async (id) => {
+  verifyModel: (id) => storeCall(async () => {
     const report = await verifyModel(id);
     return { files: report.files, bytes: report.bytes, problems: report.problems.map((p) => ({ file: p.file, expected: p.expected, actual: p.actual, message: p.message })) };
-  },
+  }),
 
-  importFiles: async (files, options = {}) => {
+  importFiles: (files, options = {}) => storeCall(async () => {
     await garbageCollected;
     return modelInfo(await importFiles(files, options.precision ? { precision: options.precision } : {}));
-  },
+  }),
 
-  exportModel: (id) => exportPackage(id),
+  exportModel: (id) => storeCall(() => exportPackage(id)),
+
+  storeBusy: async () => storeCalls > 0,
 
   recommend: async (descriptor) => {
     const decision = await chooseBackend('auto');
