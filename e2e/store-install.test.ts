@@ -14,7 +14,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CDPSession } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
@@ -35,7 +34,6 @@ describe('model store (IndexedDB) with a local hub', () => {
   let files: Fixture[] = [];
   let flagAll: Fixture[] = [];
   let flagNone: Fixture[] = [];
-  let cdp: CDPSession | undefined;
   /** Per-request cut-off rule the tests switch on and off. */
   let cut: ((path: string, range: string | undefined) => number | undefined) | undefined;
 
@@ -65,7 +63,6 @@ describe('model store (IndexedDB) with a local hub', () => {
     hub = await startStaticServer(root, { cutAfterBytes: (path, req) => cut?.(path, req.headers.range) });
     vite = await startViteServer();
     browser = await launchBrowser();
-    cdp = await browser.context.newCDPSession(page());
     await browser.context.browser()?.newBrowserCDPSession().then((b) => b.send('Browser.grantPermissions', { permissions: ['durableStorage'], origin: vite!.origin })).catch(() => undefined);
     await page().goto(`${vite.origin}/e2e/pages/store.html`);
     await page().waitForFunction(() => window.soteStoreReady === true, undefined, { timeout: 120_000 });
@@ -77,41 +74,6 @@ describe('model store (IndexedDB) with a local hub', () => {
     await vite?.stop();
     await hub?.stop();
     if (root) await rm(root, { recursive: true, force: true });
-  });
-
-  it('quota: too little space → StorageQuotaError before anything is written; exhausted mid-way → clean StorageQuotaError, nothing partial', async () => {
-    onTestFailed(() => browser?.printLogs());
-    // Runs first, on an empty origin: Chromium enforced the CDP quota override reliably only there (see report).
-    const before = await counts();
-    const { usage } = await estimate();
-    try {
-      // Pre-check: an estimate with 256 KiB free (injected: Chromium's estimate() ignores the CDP override below).
-      const pre = await install(descriptor(hub!.origin, 'test/tiny-sote', 'tiny-quota', files), { fakeFreeBytes: 256 * 1024 });
-      expect(pre.error).toMatchObject({ name: 'StorageQuotaError', detail: { when: 'before' } });
-      expect(pre.error!.detail.needed as number).toBeGreaterThan(pre.error!.detail.available as number);
-      expect(pre.error!.message).toMatch(/free at least/);
-      const c1 = await counts();
-      expect(c1.slices).toBe(before.slices);
-      expect(c1.files).toBe(before.files);
-
-      // Mid-way: the real IndexedDB quota is usage + 256 KiB (CDP), while the install needs ~2.6 MB.
-      await cdp!.send('Storage.overrideQuotaForOrigin', { origin: vite!.origin, quotaSize: usage + 256 * 1024 });
-      hub!.resetCounters();
-      const mid = await install(descriptor(hub!.origin, 'test/tiny-sote', 'tiny-quota', files), { checkQuota: false });
-      console.log(`quota: before → ${pre.error!.message}\nmid-way → ${mid.error?.message} ${JSON.stringify(mid.error?.detail)} (served ${hub!.totalBytesServed()} B before it hit)`);
-      if (mid.ok) {
-        // Seen in this Chromium: the CDP override is not always enforced on IndexedDB blob writes (it was in an
-        // isolated run, not in the full file). Then the mid-way path is not exercised; say so rather than pass.
-        console.warn('quota: the CDP quota override was NOT enforced; the mid-way QuotaExceededError path was not exercised');
-        await page().evaluate(() => window.soteStore!.remove('tiny-quota@fp32'));
-      } else {
-        expect(mid.error).toMatchObject({ name: 'StorageQuotaError', detail: { when: 'during' } });
-        const c2 = await counts();
-        expect(c2).toMatchObject({ slices: before.slices, downloads: before.downloads, files: before.files, installs: 0, models: before.models });
-      }
-    } finally {
-      await cdp!.send('Storage.overrideQuotaForOrigin', { origin: vite!.origin });
-    }
   });
 
   it('downloads, verifies, converts while downloading, lists, and generates from IndexedDB', async () => {

@@ -101,7 +101,7 @@ export function defaultResidency(packageBytes: number, backend: BrowserBackend):
 }
 
 function modelInfo(m: InstalledModel): InstalledModelInfo {
-  return { id: m.id, descriptorId: m.descriptorId, name: m.name, precision: m.precision, bytes: m.bytes, installedAt: m.installedAt, defaults: m.descriptor.defaults };
+  return { id: m.id, descriptorId: m.descriptorId, name: m.name, precision: m.precision, bytes: m.bytes, installedAt: m.installedAt, defaults: m.descriptor.defaults, hasSafetyChecker: m.manifest.safetyChecker !== undefined };
 }
 
 /** The running install's abort switch (one install at a time: they compete for bandwidth and the CPU). */
@@ -249,6 +249,7 @@ const api: GeneratorWorkerFullApi = {
           ort: ort as unknown as SharedOrt,
           modelBase: storeModelBase(self.location.origin, modelId),
           modelId: SAFETY_MODEL_ID,
+          displayName: source,
           device: decision.backend,
           fetch: storeSafetyCheckerFetch(self.location.origin, modelId, (path, status, bytes) =>
             emit({ type: 'log', level: 'DEBUG', message: `safety checker (${source}): ${path} → ${status} from the model store (${bytes} B)` })),

@@ -28,7 +28,7 @@ function storeClient(installed: InstalledModelInfo[]) {
   const client = {
     listModels: async () => installed,
     install: async (d: typeof SOTEDIFFUSION_V2, options?: InstallRequestOptions) => {
-      const m: InstalledModelInfo = { id: `${d.id}@${options?.precision ?? 'fp16'}`, descriptorId: d.id, name: d.name, precision: options?.precision ?? 'fp16', bytes: 1, installedAt: 0, defaults: d.defaults };
+      const m: InstalledModelInfo = { id: `${d.id}@${options?.precision ?? 'fp16'}`, descriptorId: d.id, name: d.name, precision: options?.precision ?? 'fp16', bytes: 1, installedAt: 0, defaults: d.defaults, hasSafetyChecker: true };
       installs.push({ id: m.id, options });
       installed.push(m);
       return m;

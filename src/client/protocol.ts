@@ -148,6 +148,11 @@ export interface InstalledModelInfo {
   bytes: number;
   installedAt: number;
   defaults: SamplingDefaults;
+  /**
+   * The package holds its safety checker (installed from a hub with one). False for checkpoints imported from
+   * disk and packages installed before checkers were: generate with enable_safety_checker false, or reinstall.
+   */
+  hasSafetyChecker: boolean;
 }
 
 /** An install that started and did not finish (cancelled, failed resumably, tab closed): `install` resumes it. */

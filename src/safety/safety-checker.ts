@@ -53,6 +53,8 @@ export interface SafetyCheckerOptions {
   device: SafetyDevice;
   /** Replaces transformers.js' fetch (e.g. to serve files from the model store). */
   fetch?: typeof fetch;
+  /** The name in logs and events (default modelId), e.g. the hub repo a store-served checker came from. */
+  displayName?: string;
   /** Let transformers.js keep responses in the Cache API ('transformers-cache'). Default false: the model store caches. */
   useBrowserCache?: boolean;
 }
@@ -109,6 +111,7 @@ export class SafetyChecker {
   private constructor(
     private readonly classifier: ImageClassifier,
     readonly labels: readonly string[],
+    /** The checker as logs name it (options.displayName, else the model id). */
     readonly modelId: string,
     readonly device: SafetyDevice,
     /** Time to import transformers.js and create the pipeline (files + session). */
@@ -167,7 +170,7 @@ export class SafetyChecker {
       await classifier.dispose();
       throw new Error(`safety checker ${options.modelId}: id2label has no "${NSFW_LABEL}" label (labels: ${labels.join(', ')})`);
     }
-    return new SafetyChecker(classifier, labels, options.modelId, options.device, performance.now() - started);
+    return new SafetyChecker(classifier, labels, options.displayName ?? options.modelId, options.device, performance.now() - started);
   }
 
   /** Classifies all images in one batch. Images are row-major RGB bytes of any size (the processor resizes). */

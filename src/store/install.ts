@@ -232,6 +232,8 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
 
   try {
     // 1. Plan + quota.
+    /** Download keys with nothing stored yet (see the quota refusal below). */
+    const unstarted: string[] = [];
     let remaining = 0;
     let downloadTotal = 0;
     // The checker is stored as converted (fp32 ONNX ≈ its fp32 safetensors) on top of the networks' `sizes`.
@@ -241,6 +243,7 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
       if (job.role === 'safety_checker') checkerTotal += r.size;
       else downloadTotal += r.size;
       const stored = await storedBytes(job, r);
+      if (stored === 0) unstarted.push(job.key);
       remaining += r.size - stored;
       ctx.overall.set(job.key, stored, r.size);
     }
@@ -251,6 +254,9 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
     const persisted = (await navigator.storage?.persist?.().catch(() => false)) ?? false;
     emit({ type: 'quota', needed, usage: facts.usage, quota: facts.quota, persisted });
     if ((options.checkQuota ?? true) && facts.quota - facts.usage < needed) {
+      // "Writes nothing": planning stored a download record per file; drop those with no slice behind them
+      // (records of partly downloaded files stay, so their slices still resume once space is freed).
+      for (const key of unstarted) await discardDownload(key);
       throw new StorageQuotaError(needed, Math.max(0, facts.quota - facts.usage), facts.usage, facts.quota, 'before');
     }
     await putRecord(record);

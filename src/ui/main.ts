@@ -97,9 +97,10 @@ function renderModelOptions(): void {
     ...Object.entries(MODELS).map(([k, m]) => h('option', { value: k }, m.label)),
     ...installed.map((m) => h('option', { value: m.id }, `${m.name} (${m.precision}, ${formatBytes(m.bytes)}, installed)`)));
   modelEl.value = isKnownModel(settings.model) ? settings.model : 'tiny-demo';
-  modelHint.textContent = settings.model in MODELS || !isKnownModel(settings.model)
-    ? ''
-    : 'Installed models have no safety checker yet: uncheck the safety checker to generate with them.';
+  const chosen = installed.find((m) => m.id === settings.model);
+  modelHint.textContent = chosen && !chosen.hasSafetyChecker
+    ? 'This model has no safety checker (imported from files, or installed by an older version): uncheck the safety checker to generate with it, or reinstall it from the hub.'
+    : '';
 }
 
 const isKnownModel = (id: string) => id in MODELS || installed.some((m) => m.id === id);
@@ -216,6 +217,10 @@ async function generate(): Promise<void> {
   generateBtn.disabled = true;
   cancelBtn.disabled = false;
   progress.reset('Starting…');
+  // Events travel on their own Comlink channel, so some can arrive after the result: they may still fill the
+  // bars, but must not replace the outcome (Done / Cancelled / Failed) in the status line.
+  let outcome: string | undefined;
+  const finish = (status: string) => progress.setStatus((outcome = status));
   const used = { ...settings };
   try {
     const { width, height } = imageSize(used);
@@ -226,9 +231,9 @@ async function generate(): Promise<void> {
       stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale },
       enableSafetyChecker: used.enable_safety_checker,
       preview: { every: 1 }, // live Stage C preview in the progress panel (one small read-back per step)
-    }, { signal: controller.signal, onEvent: (e) => progress.handle(e) });
+    }, { signal: controller.signal, onEvent: (e) => { progress.handle(e); if (outcome) progress.setStatus(outcome); } });
     const flagged = result.hasNsfwConcepts.filter(Boolean).length;
-    progress.setStatus(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}` +
+    finish(`Done in ${result.timings.inference.toFixed(1)} s on ${result.backend}` +
       (flagged ? ` — the safety checker flagged ${flagged} image(s); they were replaced by black images` : ''));
     const params: GenerationParameters = {
       prompt: used.prompt, negativePrompt: used.negative_prompt, steps: used.first_stage_steps, cfgScale: used.guidance_scale,
@@ -246,9 +251,12 @@ async function generate(): Promise<void> {
     await saveHistory(entry);
     gallery.prepend(...(await renderEntry(entry)));
   } catch (e) {
-    if (e instanceof SoteError && e.name === 'GenerationCancelledError') progress.setStatus('Cancelled');
-    else if (e instanceof SoteError) showError(e.message.split(' — ')[0], e.remedy);
-    else showError(e instanceof Error ? e.message : String(e), 'reload the page and try again; if it persists, try the WASM backend');
+    if (e instanceof SoteError && e.name === 'GenerationCancelledError') finish('Cancelled');
+    else {
+      finish('Failed (see the message above)');
+      if (e instanceof SoteError) showError(e.message.split(' — ')[0], e.remedy);
+      else showError(e instanceof Error ? e.message : String(e), 'reload the page and try again; if it persists, try the WASM backend');
+    }
   } finally {
     running = undefined;
     generateBtn.disabled = false;
