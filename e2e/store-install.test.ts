@@ -368,4 +368,27 @@ describe('model store (IndexedDB) with a local hub', () => {
     }
     expect((await counts()).files).toBeLessThan(before.files);
   });
+  it('imports checkpoints + tokenizer + the safety checker files from disk: converted like an install, the checker runs', async () => {
+    onTestFailed(() => browser?.printLogs());
+    const url = (repo: string, path: string) => `${hub!.origin}/${repo}/resolve/${REVISION}/${path}`;
+    const picked = [
+      ...files.map((f) => ({ name: f.path.split('/').pop()!, url: url('test/tiny-sote', f.path) })),
+      ...flagAll.map((f) => ({ name: f.path.split('/').pop()!, url: url(FLAG_ALL.repo, f.path) })),
+    ];
+    const d = descriptor(hub!.origin, 'test/tiny-sote', 'tiny-imported', files);
+    const r = await page().evaluate(([p, id, dd]) => window.soteStore!.importUrls(p, id, dd), [picked, 'imported-with-checker', d] as const);
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ ok: true, id: 'imported-with-checker' });
+    expect(await storedPaths('imported-with-checker')).toEqual(expect.arrayContaining(SAFETY_PATHS));
+    const m = await page().evaluate((id) => window.soteStore!.manifest(id), 'imported-with-checker');
+    expect(m?.safetyChecker).toMatchObject({ modelId: 'local/import' });
+    const [on] = await generateInWorker('imported-with-checker', [true]);
+    expect(on).toMatchObject({ ok: true, hasNsfwConcepts: [true], image: { allZero: true } });
+    // Two of the checker's three files: refused, naming what is missing, nothing stored.
+    const partial = await page().evaluate(([p, id, dd]) => window.soteStore!.importUrls(p, id, dd), [picked.filter((f) => f.name !== 'preprocessor_config.json'), 'imported-partial', d] as const);
+    expect(partial.ok).toBe(false);
+    expect(partial.error?.message).toMatch(/expected one preprocessor_config\.json, got 0/);
+    expect(await storedPaths('imported-partial')).toEqual([]);
+    await page().evaluate((id) => window.soteStore!.remove(id), 'imported-with-checker');
+  });
 });

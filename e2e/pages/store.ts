@@ -225,6 +225,18 @@ const api = {
       return { ok: false, error: summarize(e) };
     }
   },
+  /** Imports files fetched from URLs as if picked from disk (checkpoints, tokenizer, safety checker). */
+  importUrls: async (files: { name: string; url: string }[], asId: string, descriptorJson?: unknown) => {
+    try {
+      const picked = await Promise.all(files.map(async (f) => new File([await (await fetch(f.url)).blob()], f.name)));
+      // The descriptor carries the configs of non-released sizes (the tiny fixture), as the import UI's would.
+      const descriptor = descriptorJson === undefined ? undefined : parseDescriptor(descriptorJson, { url: location.href });
+      const m = await importFiles(picked, { id: asId, precision: 'fp32', ...(descriptor ? { descriptor } : {}) });
+      return { ok: true, id: m.id, bytes: m.bytes };
+    } catch (e) {
+      return { ok: false, error: summarize(e) };
+    }
+  },
   generateInWorker,
   /** Package paths stored under a model id (each file once, whatever its number of parts). */
   storedPaths: async (id: string) => {

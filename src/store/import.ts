@@ -3,7 +3,9 @@
  * - an exported package: one .tar (export.ts), or the unpacked folder's files (manifest.json among them) —
  *   every file is checked against the manifest's sha256 and size, then stored as is;
  * - checkpoints: picked/dropped .safetensors (one or more per network, recognised by their tensors) plus
- *   tokenizer files (vocab.json, merges.txt, …, by name) — converted exactly as a download would be.
+ *   tokenizer files (vocab.json, merges.txt, …, by name) — converted exactly as a download would be — and,
+ *   optionally, the safety checker's three files (config.json, preprocessor_config.json and a ViT classifier
+ *   .safetensors, as Falconsai/nsfw_image_detection publishes them), converted into safety/ like an install.
  * Same commit rule as installs: package files first, manifest, then the listed record; any failure removes
  * what this import wrote (a quota failure becomes StorageQuotaError).
  */
@@ -14,11 +16,11 @@ import type { Precision } from '../models/model-context.ts';
 import { MANIFEST_FILE, parseManifest, writeManifest, type ComponentManifest, type PackageFile, type PackageSink } from '../models/model-package.ts';
 import { blobSource } from '../weights/byte-source.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';
-import { CHECKPOINT_ROLES, parseDescriptor, type CheckpointSource, type ModelDescriptor } from './descriptor.ts';
+import { CHECKPOINT_ROLES, parseDescriptor, safetyCheckerFileKind, type CheckpointSource, type ModelDescriptor } from './descriptor.ts';
 import { DescriptorError, IntegrityError, StorageQuotaError } from './errors.ts';
 import { DESCRIPTOR_FILE } from './export.ts';
 import { deleteWithPrefix, isQuotaError, stores, type InstalledModel } from './idb.ts';
-import { convertComponent } from './install.ts';
+import { convertComponent, convertSafetyChecker } from './install.ts';
 import { commitModel, idbPackageSink, manifestFiles, writeBlobFile } from './package-store.ts';
 import type { InstallListener } from './progress.ts';
 import { readTar } from './tar.ts';
@@ -80,6 +82,11 @@ async function guarded<T>(modelId: string, needed: number, body: () => Promise<T
   }
 }
 
+/** A Hugging Face ViTForImageClassification checkpoint (a safety checker), by its tensor names. */
+function isViTClassifier(st: SafetensorsFile): boolean {
+  return st.has('vit.embeddings.cls_token') && st.has('classifier.weight');
+}
+
 /** Path of a picked file relative to the folder that holds manifest.json (directory picks carry webkitRelativePath). */
 function relativePaths(files: File[]): Map<string, Blob> {
   const full = files.map((f) => ({ path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name, file: f as Blob }));
@@ -138,21 +145,38 @@ async function importCheckpoints(files: File[], options: ImportOptions): Promise
   const source: Pick<CheckpointSource, 'configs' | 'stageAScale'> = descriptor.source.kind === 'checkpoints' ? descriptor.source : { configs: {}, stageAScale: 0.43 };
   const byKind = new Map<ModelKind, File[]>();
   const tokenizer: File[] = [];
+  /** A safety checker picked along (Falconsai/nsfw_image_detection's config.json, preprocessor_config.json, model.safetensors). */
+  const checker: File[] = [];
   const problems: string[] = [];
   for (const f of files) {
     if (TOKENIZER_NAMES.includes(f.name)) {
       tokenizer.push(f);
       continue;
     }
+    if (f.name === 'config.json' || f.name === 'preprocessor_config.json') {
+      checker.push(f);
+      continue;
+    }
     if (!/\.safetensors$/i.test(f.name)) {
-      problems.push(`${f.name}: not a .safetensors or tokenizer file`);
+      problems.push(`${f.name}: not a .safetensors, tokenizer or safety-checker file`);
       continue;
     }
     const st = await SafetensorsFile.open(blobSource(f, f.name));
+    if (isViTClassifier(st)) {
+      checker.push(f);
+      continue;
+    }
     const kind = detectKind({ name: f.name, has: (t) => st.has(t), shape: (t) => st.tensors.get(t)?.shape });
     byKind.set(kind, [...(byKind.get(kind) ?? []), f]);
   }
   for (const role of CHECKPOINT_ROLES) if (!byKind.has(role)) problems.push(`no ${role} checkpoint among the files`);
+  if (checker.length) {
+    const kinds = checker.map((f) => safetyCheckerFileKind(f.name));
+    for (const k of ['config', 'preprocessor', 'weights'] as const) {
+      const n = kinds.filter((x) => x === k).length;
+      if (n !== 1) problems.push(`safety checker: expected one ${k === 'weights' ? 'ViT classifier .safetensors' : k === 'config' ? 'config.json' : 'preprocessor_config.json'}, got ${n} (pick all three files of Falconsai/nsfw_image_detection, or none)`);
+    }
+  }
   const tokNames = tokenizer.map((f) => f.name);
   if (!tokNames.includes('tokenizer.json') && !(tokNames.includes('vocab.json') && tokNames.includes('merges.txt'))) problems.push('no tokenizer (vocab.json + merges.txt or tokenizer.json)');
   if (problems.length) throw new DescriptorError('import', problems);
@@ -172,8 +196,11 @@ async function importCheckpoints(files: File[], options: ImportOptions): Promise
       await writeBlobFile(modelId, `tokenizer/${f.name}`, f);
       tok.push({ path: `tokenizer/${f.name}`, bytes: f.size, sha256: await sha256OfBlob(f) });
     }
+    const safetyChecker = checker.length
+      ? await convertSafetyChecker({ repo: 'local/import', revision: 'local' }, checker.map((f) => ({ path: f.name, blob: f })), sink, emit)
+      : undefined;
     const manifest = await writeManifest(sink, {
-      name: descriptor.name, precision, components, tokenizer: tok,
+      name: descriptor.name, precision, components, tokenizer: tok, ...(safetyChecker ? { safetyChecker } : {}),
       source: Object.fromEntries([...byKind.values()].flat().map((f, i) => [`file${i}`, f.name])),
     });
     const m = await commitModel(modelId, descriptor, manifest);
