@@ -74,6 +74,9 @@ export async function sampleStageOnDevice(o: DeviceSampleOptions): Promise<Tenso
   let xModel = guided ? (await graphs.duplicate.run({ a: x })).pair : x;
   let x0: Tensor | undefined;
   for (let i = 0; i < steps; i++) {
+    // Awaiting the engine never yields to the event loop on WASM: without this a cancel message waits in the
+    // worker's queue until the generation ends.
+    if (o.signal) await new Promise((resolve) => setTimeout(resolve, 0));
     o.signal?.throwIfAborted();
     const r = schedule.r[i];
     const eps = await o.model(xModel, engine.f32(new Float32Array(rows).fill(r), [rows]));
