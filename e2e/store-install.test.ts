@@ -62,7 +62,8 @@ describe('model store (IndexedDB) with a local hub', () => {
     await publish(root, FLAG_NONE.repo, flagNone);
     hub = await startStaticServer(root, { cutAfterBytes: (path, req) => cut?.(path, req.headers.range) });
     vite = await startViteServer();
-    browser = await launchBrowser();
+    // expose-gc: see releaseExports (the delete test measures freed space).
+    browser = await launchBrowser({ args: ['--js-flags=--expose-gc'] });
     await browser.context.browser()?.newBrowserCDPSession().then((b) => b.send('Browser.grantPermissions', { permissions: ['durableStorage'], origin: vite!.origin })).catch(() => undefined);
     await page().goto(`${vite.origin}/e2e/pages/store.html`);
     await page().waitForFunction(() => window.soteStoreReady === true, undefined, { timeout: 120_000 });
@@ -208,6 +209,7 @@ describe('model store (IndexedDB) with a local hub', () => {
     onTestFailed(() => browser?.printLogs());
     const list = await page().evaluate(() => window.soteStore!.list());
     const target = list.find((m) => m.id === 'tiny-sote@fp32')!;
+    await page().evaluate(() => window.soteStore!.releaseExports());
     const u0 = (await estimate()).usage;
     await page().evaluate(() => window.soteStore!.remove('tiny-sote@fp32'));
     // Chromium accounts IndexedDB blob files when they are unlinked; give it a moment.
@@ -285,7 +287,7 @@ describe('model store (IndexedDB) with a local hub', () => {
 
     expect(on.error).toBeUndefined();
     expect(on).toMatchObject({ ok: true, hasNsfwConcepts: [true], image: { width: 256, height: 256, allZero: true } });
-    expect(on.safetyEvents[0]).toMatchObject({ type: 'safety-loaded', modelId: 'safety', device: 'wasm' });
+    expect(on.safetyEvents[0]).toMatchObject({ type: 'safety-loaded', modelId: `${FLAG_ALL.repo}@${REVISION}`, device: 'wasm' });
     const p = safetyImage(on);
     expect(p).toMatchObject({ type: 'safety-image', index: 0, flagged: true });
     const prob = p!.type === 'safety-image' ? p!.nsfwProbability : NaN;

@@ -237,6 +237,15 @@ const api = {
       return { ok: false, error: summarize(e) };
     }
   },
+  /**
+   * Drops the exported tar Files and collects garbage (when the browser runs with --js-flags=--expose-gc): an
+   * exported File is made of the stored Blobs, and Chromium cannot free a deleted model's blob files while any
+   * page object still references them.
+   */
+  releaseExports: () => {
+    exported.clear();
+    (globalThis as { gc?: () => void }).gc?.();
+  },
   generateInWorker,
   /** Package paths stored under a model id (each file once, whatever its number of parts). */
   storedPaths: async (id: string) => {

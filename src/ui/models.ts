@@ -94,7 +94,7 @@ export class ModelsPanel {
     const fileInput = h('input', { type: 'file', multiple: true, name: 'import', accept: '.safetensors,.tar,.json,.txt' });
     fileInput.addEventListener('change', () => { if (fileInput.files?.length) void this.importFiles([...fileInput.files]); fileInput.value = ''; });
     const drop = h('div', { class: 'dropzone', tabindex: 0 },
-      'Drop .safetensors checkpoints + tokenizer files (vocab.json, merges.txt…), optionally the safety checker (config.json, preprocessor_config.json, model.safetensors of Falconsai/nsfw_image_detection), or an exported .tar here');
+      'Drop .safetensors checkpoints + tokenizer files (vocab.json, merges.txt…) and, optionally, the safety checker\'s three files — or an exported .tar — here');
     drop.addEventListener('dragover', (e) => { e.preventDefault(); e.stopPropagation(); drop.classList.add('over'); });
     drop.addEventListener('dragleave', () => drop.classList.remove('over'));
     drop.addEventListener('drop', (e) => {
