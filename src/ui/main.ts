@@ -99,7 +99,7 @@ function renderModelOptions(): void {
   modelEl.value = isKnownModel(settings.model) ? settings.model : 'tiny-demo';
   const chosen = installed.find((m) => m.id === settings.model);
   modelHint.textContent = chosen && !chosen.hasSafetyChecker
-    ? 'This model has no safety checker (imported from files, or installed by an older version): uncheck the safety checker to generate with it, or reinstall it from the hub.'
+    ? 'This model has no safety checker (imported without the checker\'s files, or installed by an older version): uncheck the safety checker to generate with it, or reinstall it from the hub.'
     : '';
 }
 
