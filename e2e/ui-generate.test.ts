@@ -46,7 +46,7 @@ describe('generator page', () => {
     console.log(`page image ${info.w}×${info.h}, ${info.distinct} distinct colours; ${info.meta}; ${info.status}`);
     expect([info.w, info.h]).toEqual([256, 384]);
     expect(info.distinct).toBeGreaterThan(100);
-    expect(info.meta).toContain('seed 42');
+    expect(info.meta).toContain('seed 42 ·');
     // The safety checker is on by default and ran (the demo's checker passes these mid-grey noise images).
     expect(await page.isChecked('input[name=enable_safety_checker]')).toBe(true);
     expect(info.status).toMatch(/^Done in [\d.]+ s on wasm$/);

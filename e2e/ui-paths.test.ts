@@ -172,7 +172,7 @@ describe('generator page: every UI path', () => {
 
     await expectGeneratedCanvas(p, sel.cardCanvas, 0, 256, 256);
     const meta = await p.textContent(`${sel.card} .meta`);
-    expect(meta).toContain('seed 42');
+    expect(meta).toContain('seed 42 ·');
     expect(meta).toContain('256×256');
     // The prompt was used as typed: the quality prefix is offered, never forced.
     expect(meta).toMatch(/^1girl, solo ·/);
@@ -218,9 +218,9 @@ describe('generator page: every UI path', () => {
     const seed = await p.inputValue(sel.seed);
     expect(seed).not.toBe('42');
     const metas = await p.locator(`${sel.card} .meta`).allTextContents();
-    expect(metas[0]).toContain(`seed ${seed}`);
-    expect(metas[1]).toContain(`seed ${seed}`);
-    expect(metas[2]).toContain('seed 42');
+    expect(metas[0]).toContain(`seed ${seed} ·`);
+    expect(metas[1]).toContain(`seed ${seed} ·`);
+    expect(metas[2]).toContain('seed 42 ·');
     await expectGeneratedCanvas(p, sel.cardCanvas, 0, 512, 512);
     await expectGeneratedCanvas(p, sel.cardCanvas, 1, 512, 512);
     // The two images of one request differ.
@@ -252,7 +252,7 @@ describe('generator page: every UI path', () => {
   it('downloads the PNG with its parameters chunk and the JPEG, both at the generated size', async () => {
     logOnFailure();
     const p = page();
-    const card = p.locator(sel.card).filter({ hasText: 'seed 42' });
+    const card = p.locator(sel.card).filter({ hasText: /seed 42 ·/ }); // not 'seed 42…' of a random seed
     expect(await card.count()).toBe(1);
 
     const [pngDownload] = await Promise.all([p.waitForEvent('download'), card.locator('button:has-text("PNG")').click()]);
