@@ -70,9 +70,21 @@ describe('generator page', () => {
     console.log(`dedicated workers: ${page.workers().map((w) => w.url()).join(', ')}`);
     expect(page.workers().filter((w) => w.url().includes('generator.worker'))).toHaveLength(1);
 
+    // A window.sote request holds the worker: the form's generation says it waits, then runs once the request
+    // is cancelled (the two take turns; neither generates with the other's model mid-way).
+    const apiRequest = await page.evaluate(async () => (await window.sote!.queue.submit('fal-ai/stable-cascade/sote-diffusion', {
+      input: { prompt: 'long one', image_size: { width: 1024, height: 1024 }, first_stage_steps: 50, second_stage_steps: 24 },
+    })).request_id);
+    await page.waitForFunction(async (id) => (await window.sote!.queue.status('fal-ai/stable-cascade/sote-diffusion', { requestId: id })).status === 'IN_PROGRESS', apiRequest);
+    await page.press('textarea[name=prompt]', 'Control+Enter');
+    await page.waitForFunction(() => /^Waiting for the window\.sote request/.test(document.querySelector('.status')!.textContent ?? ''));
+    await page.evaluate((id) => window.sote!.queue.cancel('fal-ai/stable-cascade/sote-diffusion', { requestId: id }), apiRequest);
+    await page.waitForFunction(() => document.querySelectorAll('.card').length === 2, undefined, { timeout: 60_000 });
+    expect(await page.textContent('.status')).toMatch(/^Done in/);
+
     await page.reload();
     await page.waitForSelector('.card canvas', { timeout: 60_000 });
-    expect(await page.locator('.card').count()).toBe(1);
+    expect(await page.locator('.card').count()).toBe(2);
     expect(await page.inputValue('textarea[name=prompt]')).toBe('1girl, solo, smile');
   });
 });

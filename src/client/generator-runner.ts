@@ -153,6 +153,7 @@ export class GeneratorRunner {
   private loadedKey: string | undefined;
   private loadedModel: LoadResult | undefined;
   private lock: Promise<unknown> = Promise.resolve();
+  private queued = 0;
   /** Workers replaced after a device loss (observable by tests). */
   replacedWorkers = 0;
 
@@ -190,9 +191,15 @@ export class GeneratorRunner {
 
   /** Loads `load` if it is not the loaded model, then generates (see the invariants for locking and retries). */
   generate(load: LoadRequest, request: WorkerGenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
-    const next = this.lock.then(() => this.generateNow(load, request, options));
+    this.queued++;
+    const next = this.lock.then(() => this.generateNow(load, request, options)).finally(() => this.queued--);
     this.lock = next.catch(() => undefined);
     return next;
+  }
+
+  /** Generations running or waiting their turn (the page says it is waiting when window.sote holds the worker). */
+  get busy(): boolean {
+    return this.queued > 0;
   }
 
   private async generateNow(load: LoadRequest, request: WorkerGenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
