@@ -112,7 +112,9 @@ function installLogger(onEvent: (event: WorkerEvent) => void): (e: InstallEvent)
 /**
  * A model from the store: the installed copy of `descriptor` if there is one, otherwise it is installed first
  * (download, verify, convert; progress in the request's logs), with config({ credentials }) as the hub token
- * when the hub is an allowed origin. Standalone clients use this with SoteDiffusion V2.
+ * when the hub is an allowed origin. Standalone clients use this with SoteDiffusion V2. Cancelling the request
+ * does not stop the install (it is the model's, not the request's: it finishes for the next request, or stops
+ * with the store's cancelInstall() and resumes later).
  */
 export function installedModelSource(descriptor: ModelDescriptor, options: InstalledModelSourceOptions = {}): ModelSource {
   return async ({ client, credentials, onEvent }) => {
@@ -185,7 +187,8 @@ export class GeneratorRunner {
    */
   async run(request: WorkerGenerateRequest, options: RunOptions, modelSource: ModelSource): Promise<GenerateResult> {
     const load = await modelSource({ credentials: options.credentials, client: this.client(), onEvent: options.onEvent });
-    options.signal.throwIfAborted();
+    // Cancelled while the source installed the model: the same error as a cancel at any other point.
+    if (options.signal.aborted) throw new GenerationCancelledError();
     return this.generate(load, request, options);
   }
 
