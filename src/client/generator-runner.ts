@@ -175,11 +175,6 @@ export class GeneratorRunner {
     return this.loadedModel?.model.name;
   }
 
-  /** What the last load reported (backend, residency, …), once one is loaded. */
-  get loadResult(): LoadResult | undefined {
-    return this.loadedModel;
-  }
-
   /**
    * The queue's entry point: `modelSource` names the model, then `generate`. The safety checker runs in the
    * worker (request.enableSafetyChecker); a model without one makes enabled requests fail with

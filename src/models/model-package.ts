@@ -147,12 +147,17 @@ export async function writeComponent(
   };
 }
 
+/** Bytes of one network's files: its graph and weight chunks, and those of its conditioning graph. */
+export function componentBytes(c: ComponentManifest): number {
+  let n = 0;
+  for (const g of [c, ...(c.conditioning ? [c.conditioning] : [])]) n += g.graph.bytes + g.chunks.reduce((a, x) => a + x.bytes, 0);
+  return n;
+}
+
 /** Bytes of every file a manifest lists: graphs, weight chunks, tokenizer and safety checker files. */
 export function manifestTotalBytes(manifest: Pick<PackageManifest, 'components' | 'tokenizer' | 'safetyChecker'>): number {
   let totalBytes = 0;
-  for (const c of Object.values(manifest.components)) {
-    for (const f of c ? [c, ...(c.conditioning ? [c.conditioning] : [])] : []) totalBytes += f.graph.bytes + f.chunks.reduce((a, x) => a + x.bytes, 0);
-  }
+  for (const c of Object.values(manifest.components)) if (c) totalBytes += componentBytes(c);
   for (const f of manifest.tokenizer ?? []) totalBytes += f.bytes;
   for (const f of manifest.safetyChecker?.files ?? []) totalBytes += f.bytes;
   return totalBytes;

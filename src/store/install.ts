@@ -28,6 +28,7 @@ import { checkpointSource, type ModelKind } from '../models/checkpoint-source.ts
 import { detectKind, presetFor, type TensorShapes } from '../models/detect.ts';
 import type { Precision } from '../models/model-context.ts';
 import {
+  componentBytes,
   MANIFEST_FILE,
   parseManifest,
   SAFETY_CHECKER_DIR,
@@ -370,12 +371,6 @@ async function settleFailure(e: unknown, a: FailureActions): Promise<unknown> {
   if (a.userAborted || (e instanceof DownloadError && e.resumable)) return e; // keep everything: resumable
   await a.cleanupPackage(); // IntegrityError (bad slices already gone), conversion errors, permanent HTTP errors
   return e;
-}
-
-function componentBytes(c: ComponentManifest): number {
-  let n = 0;
-  for (const g of [c, ...(c.conditioning ? [c.conditioning] : [])]) n += g.graph.bytes + g.chunks.reduce((a, x) => a + x.bytes, 0);
-  return n;
 }
 
 /**
