@@ -5,27 +5,15 @@
  *
  * Crossing the worker boundary: Comlink 4.4 turns a thrown Error into {name, message, stack} and rethrows a plain
  * Error, so class identity and extra fields would be lost. `registerErrorTransfer()` replaces Comlink's "throw"
- * transfer handler with one that rebuilds these classes (same prototype, name, message, stack, remedy, detail)
- * and delegates everything else to the original handler. It must be called on both sides (the worker and the
+ * transfer handler with one that rebuilds every registered SoteError class (these, the store's, any layer's:
+ * the registry is core/sote-error.ts) with the same prototype, name, message, stack, remedy and detail, and
+ * delegates everything else to the original handler. It must be called on both sides (the worker and the
  * page); it is idempotent.
  */
 import * as Comlink from 'comlink';
+import { isRegisteredErrorName, registerErrorClasses, reviveSoteError, SoteError, type SerializedSoteError } from '../core/sote-error.ts';
 
-/** Structured, cloneable extra facts an error carries (URLs, reasons); shown in logs, never parsed from text. */
-export type ErrorDetail = Readonly<Record<string, string | number | boolean>>;
-
-export abstract class SoteError extends Error {
-  abstract override readonly name: string;
-  /** What the user (or the calling code) can do about it; also the last sentence of `message`. */
-  readonly remedy: string;
-  readonly detail: ErrorDetail;
-
-  protected constructor(problem: string, remedy: string, detail: ErrorDetail = {}, options?: { cause?: unknown }) {
-    super(`${problem} — ${remedy}`, options);
-    this.remedy = remedy;
-    this.detail = detail;
-  }
-}
+export { SoteError, type ErrorDetail } from '../core/sote-error.ts';
 
 /** navigator.gpu is missing or gives no adapter, and WebGPU was required. */
 export class WebGPUUnavailableError extends SoteError {
@@ -82,36 +70,14 @@ export class SafetyCheckerUnavailableError extends SoteError {
   }
 }
 
-/**
- * Every class the transfer handler can rebuild, by `name`. Layers below the client (the model store) define
- * their own SoteErrors and add them with registerErrorClasses, so this module does not import them.
- */
-const ERROR_CLASSES = new Map<string, { prototype: SoteError }>([
-  ['WebGPUUnavailableError', WebGPUUnavailableError],
-  ['SafetyCheckerUnavailableError', SafetyCheckerUnavailableError],
-  ['ModelLoadError', ModelLoadError],
-  ['ModelNotLoadedError', ModelNotLoadedError],
-  ['GenerationCancelledError', GenerationCancelledError],
-  ['DeviceLostError', DeviceLostError],
-]);
-
-/**
- * Makes these classes survive the worker boundary (call at load of the module that defines them). Keyed by the
- * errors' `name` written out, not by the constructor's name, which minification changes.
- */
-export function registerErrorClasses(classes: Record<string, { prototype: SoteError }>): void {
-  for (const [name, cls] of Object.entries(classes)) ERROR_CLASSES.set(name, cls);
-}
-
-/** The wire form of a SoteError (structured-cloneable). */
-interface SerializedSoteError {
-  soteError: true;
-  name: string;
-  message: string;
-  stack: string | undefined;
-  remedy: string;
-  detail: ErrorDetail;
-}
+registerErrorClasses({
+  WebGPUUnavailableError,
+  SafetyCheckerUnavailableError,
+  ModelLoadError,
+  ModelNotLoadedError,
+  GenerationCancelledError,
+  DeviceLostError,
+});
 
 /** What Comlink's "throw" handler is given: the thrown value wrapped in an object carrying Comlink's marker. */
 type ThrownWrapper = { value: unknown };
@@ -119,20 +85,6 @@ type ThrowHandler = Comlink.TransferHandler<ThrownWrapper, unknown>;
 
 function isSerialized(v: unknown): v is SerializedSoteError {
   return typeof v === 'object' && v !== null && (v as { soteError?: unknown }).soteError === true;
-}
-
-/** Rebuilds a SoteError without calling its constructor (whose arguments are not on the wire). */
-export function reviveSoteError(s: SerializedSoteError): Error {
-  const cls = ERROR_CLASSES.get(s.name);
-  if (!cls) return Object.assign(new Error(s.message), { name: s.name, stack: s.stack });
-  const e = Object.create(cls.prototype) as SoteError;
-  const define = (key: string, value: unknown) => Object.defineProperty(e, key, { value, writable: true, configurable: true, enumerable: false });
-  define('name', s.name);
-  define('message', s.message);
-  define('stack', s.stack);
-  define('remedy', s.remedy);
-  define('detail', s.detail);
-  return e;
 }
 
 let registered = false;
@@ -146,7 +98,7 @@ export function registerErrorTransfer(): void {
     canHandle: original.canHandle,
     serialize(wrapper) {
       const v = wrapper.value;
-      if (v instanceof SoteError && ERROR_CLASSES.has(v.name)) {
+      if (v instanceof SoteError && isRegisteredErrorName(v.name)) {
         const wire: SerializedSoteError = { soteError: true, name: v.name, message: v.message, stack: v.stack, remedy: v.remedy, detail: v.detail };
         return [wire, []];
       }

@@ -13,7 +13,8 @@
  * - webhooks are sent after the request is COMPLETED and never delay the next request.
  */
 import type { ErrorDetail } from './errors.ts';
-import { GenerationCancelledError, reviveSoteError, SoteError } from './errors.ts';
+import { GenerationCancelledError, SoteError } from './errors.ts';
+import { reviveSoteError } from '../core/sote-error.ts';
 import type { RunOptions } from './generator-runner.ts';
 import type { GenerateResult, WorkerGenerateRequest } from './protocol.ts';
 import { parseInput, randomSeed, toGenerationRequest } from './input-schema.ts';

@@ -1,12 +1,12 @@
 /**
- * Named errors of the model store. They extend the project's SoteError (src/client/errors.ts): a fixed `name`,
+ * Named errors of the model store. They extend the project's SoteError (src/core/sote-error.ts): a fixed `name`,
  * a message ending in what to do (`remedy`) and structured `detail` (numbers stay numbers, never parsed back
  * from text).
  *
- * Crossing the worker boundary: they are registered with client/errors.ts (bottom of this file), so
+ * Crossing the worker boundary: they are registered in core/sote-error.ts (bottom of this file), so
  * `instanceof` survives Comlink in every realm that loads this module.
  */
-import { registerErrorClasses, SoteError } from '../client/errors.ts';
+import { registerErrorClasses, SoteError } from '../core/sote-error.ts';
 
 const MiB = 2 ** 20;
 /** Human size: GiB from 1 GiB up, else MiB (messages only; exact numbers are in `detail`). */
