@@ -17,7 +17,7 @@ import type { ClipTextConfig } from '../models/clip-text.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { DTYPE_BYTES } from '../onnx/graph.ts';
 import { stageALevelWidths, type StageAConfig } from '../models/stage-a.ts';
-import { latentSizes } from '../pipeline/latent-size.ts';
+import { latentSizes } from '../models/latent-size.ts';
 
 export interface ActivationEstimate {
   /** Peak bytes of live activations during one forward pass. */

@@ -8,7 +8,7 @@ import { writeDemoModel } from '../models/demo-model.ts';
 import { compileWeightless } from '../models/pipeline-graphs.ts';
 import { buildLatentPreviewGraph, PREVIEW_CHANNELS, PREVIEW_EPS, PREVIEW_PROJECTION, PREVIEW_SIGMAS } from '../models/preview-graph.ts';
 import type { PipelineEvent } from './events.ts';
-import { latentSizes } from './latent-size.ts';
+import { latentSizes } from '../models/latent-size.ts';
 import { memoryPackageReader } from './package-reader.ts';
 import { isPreviewStep, LatentPreviewer } from './preview.ts';
 import { TextToImagePipeline, type GenerationRequest } from './text-to-image.ts';

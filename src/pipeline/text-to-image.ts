@@ -24,7 +24,7 @@ import { isGuided, loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice,
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import { createClipTokenizer } from './clip-tokenizer.ts';
 import type { GenerationStage, PipelineListener } from './events.ts';
-import { latentSizes } from './latent-size.ts';
+import { latentSizes } from '../models/latent-size.ts';
 import { readManifest, type PackageReader } from './package-reader.ts';
 import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './samplers/presets.ts';
 import { StageADecoder, type StageATiling } from './tiled-decode.ts';
