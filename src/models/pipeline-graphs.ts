@@ -6,20 +6,32 @@
 import { Graph } from '../onnx/graph.ts';
 import { serializeToMemory, type InMemoryModel } from '../onnx/serialize.ts';
 
-/** Order of the per-step scalars in the `coef` input of the step graph. */
+/** Order of the per-step scalars in the `coef` input of the DDPM step graph. */
 export const STEP_COEF = { a: 0, b: 1, aNext: 2, epsCoeff: 3, noiseCoeff: 4, cfg: 5, rho: 6 } as const;
 export const STEP_COEF_LENGTH = 8;
 
 /**
- * One sampler step in x0 form, valid for both formulations (gdf DDPM with η = 1 and diffusers'
+ * Order of the per-step scalars in the `coef` input of the k-diffusion step graph: σ_i, the CFG weight, and the
+ * update x' = xCoeff·x − expm1·(dCoeff·D − prevCoeff·D_prev) + noiseCoeff·z, then the next network input scale.
+ */
+export const KDIFF_COEF = { sigma: 0, cfg: 1, xCoeff: 2, expm1: 3, dCoeff: 4, prevCoeff: 5, noiseCoeff: 6, inputScaleNext: 7 } as const;
+export const KDIFF_COEF_LENGTH = 8;
+
+/** The sampler step graph of a kind (see the two builders below). */
+export function buildSamplerStepGraph(kind: 'ddpm' | 'kdiffusion', guided: boolean): Graph {
+  return kind === 'ddpm' ? buildDdpmStepGraph(guided) : buildKDiffusionStepGraph(guided);
+}
+
+/**
+ * One sampler step in x0 form, valid for both DDPM formulations (gdf DDPM with η = 1 and diffusers'
  * DDPMWuerstchenScheduler, which is the same update written around μ):
  *   guided: pred_cfg = lerp(ε_u, ε_c, w) (torch.lerp's two-sided formula),
  *           pred = ρ·pred_cfg·std(ε_c)/(std(pred_cfg)+1e-9) + (1−ρ)·pred_cfg (whole-tensor unbiased std; ρ = 0 → pred_cfg)
  *   x0 = (x − b·pred)/a;  x' = a'·x0 + c_ε·pred + c_z·z
  * Inputs: x [B,…], eps [2B,…] (guided: cond rows then uncond rows) or [B,…], noise [B,…], coef [8].
- * Outputs: x_next [B,…], x0 [B,…] and, when guided, x_model [2B,…] = [x'; x'] (the next network input).
+ * Outputs: x_next [B,…], x0 [B,…] and x_model, the next network input: [x'; x'] [2B,…] when guided, else x'.
  */
-export function buildSamplerStepGraph(guided: boolean): Graph {
+export function buildDdpmStepGraph(guided: boolean): Graph {
   const g = new Graph(guided ? 'sampler_step_guided' : 'sampler_step');
   const x = g.input('x', 'float32', ['B', 'C', 'H', 'W']);
   const eps = g.input('eps', 'float32', [guided ? 'B2' : 'B', 'C', 'H', 'W']);
@@ -46,7 +58,43 @@ export function buildSamplerStepGraph(guided: boolean): Graph {
   ]);
   g.output(xNext, 'x_next', 'float32', ['B', 'C', 'H', 'W']);
   g.output(x0, 'x0', 'float32', ['B', 'C', 'H', 'W']);
-  if (guided) g.output(g.node('Concat', [xNext, xNext], { axis: 0 }), 'x_model', 'float32', ['B2', 'C', 'H', 'W']);
+  g.output(guided ? g.node('Concat', [xNext, xNext], { axis: 0 }) : g.node('Identity', [xNext]), 'x_model', 'float32', [guided ? 'B2' : 'B', 'C', 'H', 'W']);
+  return g;
+}
+
+/**
+ * One k-diffusion step (DPM++(2M), LCM) on the σ parametrisation, with the ComfyUI epsilon model wrapper:
+ *   guided: ε = ε_u + w·(ε_c − ε_u) (CFG on ε)
+ *   D = x − σ·ε (denoised);  x' = c_x·x − expm1·(c_D·D − c_P·D_prev) + c_z·z
+ *   next network input = x'·s' with s' = 1/√(σ_{i+1}²+1)
+ * DPM++(2M): c_x = σ_{i+1}/σ_i, expm1 = e^{−h} − 1, c_D = 1 + 1/(2r), c_P = 1/(2r) (c_D = 1, c_P = 0 on the first and
+ * last step); LCM: c_x = 0, expm1 = −1, c_D = 1, c_P = 0, c_z = σ_{i+1}.
+ * Inputs: x [B,…], eps [2B,…] (cond rows then uncond rows) or [B,…], noise [B,…], x0_prev [B,…], coef [8] (KDIFF_COEF).
+ * Outputs: x_next [B,…], x0 = D [B,…], x_model [2B,…] = [x'·s'; x'·s'] when guided, else x'·s'.
+ */
+export function buildKDiffusionStepGraph(guided: boolean): Graph {
+  const g = new Graph(guided ? 'kdiffusion_step_guided' : 'kdiffusion_step');
+  const x = g.input('x', 'float32', ['B', 'C', 'H', 'W']);
+  const eps = g.input('eps', 'float32', [guided ? 'B2' : 'B', 'C', 'H', 'W']);
+  const noise = g.input('noise', 'float32', ['B', 'C', 'H', 'W']);
+  const prev = g.input('x0_prev', 'float32', ['B', 'C', 'H', 'W']);
+  const coef = g.input('coef', 'float32', [KDIFF_COEF_LENGTH]);
+  const scalar = (i: number) => g.node('Gather', [coef, g.i64([i], [])], { axis: 0 });
+  let pred = eps;
+  if (guided) {
+    const [cond, uncond] = g.nodeN('Split', [eps], { axis: 0, num_outputs: 2 }, { outputs: 2 });
+    pred = g.node('Add', [uncond, g.node('Mul', [g.node('Sub', [cond, uncond]), scalar(KDIFF_COEF.cfg)])]);
+  }
+  const denoised = g.node('Sub', [x, g.node('Mul', [pred, scalar(KDIFF_COEF.sigma)])]);
+  const blended = g.node('Sub', [g.node('Mul', [scalar(KDIFF_COEF.dCoeff), denoised]), g.node('Mul', [scalar(KDIFF_COEF.prevCoeff), prev])]);
+  const xNext = g.node('Add', [
+    g.node('Sub', [g.node('Mul', [scalar(KDIFF_COEF.xCoeff), x]), g.node('Mul', [scalar(KDIFF_COEF.expm1), blended])]),
+    g.node('Mul', [scalar(KDIFF_COEF.noiseCoeff), noise]),
+  ]);
+  const input = g.node('Mul', [xNext, scalar(KDIFF_COEF.inputScaleNext)]);
+  g.output(xNext, 'x_next', 'float32', ['B', 'C', 'H', 'W']);
+  g.output(denoised, 'x0', 'float32', ['B', 'C', 'H', 'W']);
+  g.output(guided ? g.node('Concat', [input, input], { axis: 0 }) : input, 'x_model', 'float32', [guided ? 'B2' : 'B', 'C', 'H', 'W']);
   return g;
 }
 
@@ -57,14 +105,6 @@ function unbiasedStd(g: Graph, v: string): string {
   const ss = g.node('ReduceSum', [g.node('Mul', [d, d])], { keepdims: 0 });
   const n = g.node('Cast', [g.node('Size', [v])], { to: 1 });
   return g.node('Sqrt', [g.node('Div', [ss, g.node('Sub', [n, g.f32([1], [])])])]);
-}
-
-/** [B,…] → [2B,…] = [a; a] (the CFG batch of a latent). */
-export function buildDuplicateGraph(): Graph {
-  const g = new Graph('duplicate_batch');
-  const a = g.input('a', 'float32', ['B', 'C', 'H', 'W']);
-  g.output(g.node('Concat', [a, a], { axis: 0 }), 'pair', 'float32', ['B2', 'C', 'H', 'W']);
-  return g;
 }
 
 /** [B,…] → [2B,…] = [a; 0] (Stage B's effnet: the Stage C result for cond rows, zeros for uncond rows). */

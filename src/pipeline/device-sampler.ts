@@ -5,33 +5,46 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import type { EngineSession, OrtEngine } from '../engine/ort-engine.ts';
-import { buildDuplicateGraph, buildSamplerStepGraph, compileWeightless, STEP_COEF, STEP_COEF_LENGTH } from '../models/pipeline-graphs.ts';
-import { diffusersStepCoefficients, diffusersUsesCfg } from './samplers/diffusers-sampler.ts';
-import { gdfStepCoefficients } from './samplers/gdf-sampler.ts';
-import type { SamplerConfig } from './samplers/presets.ts';
-import { stageSchedule, type StageSchedule } from './samplers/sample-stage.ts';
+import { buildSamplerStepGraph, compileWeightless } from '../models/pipeline-graphs.ts';
+import { createStageSampler, type SamplerConfig } from './samplers/presets.ts';
+import type { StepGraphKind } from './samplers/stage-sampler.ts';
+import { shapeNumel } from './torch-generator.ts';
 
-export interface SamplerGraphs {
-  step: EngineSession;
-  stepGuided: EngineSession;
-  duplicate: EngineSession;
+/** The weightless step graphs, compiled on first use (one per graph kind and guidance). */
+export class SamplerGraphs {
+  private readonly sessions = new Map<string, Promise<EngineSession>>();
+  constructor(private readonly engine: OrtEngine) {}
+
+  step(kind: StepGraphKind, guided: boolean): Promise<EngineSession> {
+    const key = `${kind}:${guided}`;
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = compileWeightless(buildSamplerStepGraph(kind, guided)).then((m) => this.engine.createSession(m));
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
 }
 
 export async function loadSamplerGraphs(engine: OrtEngine): Promise<SamplerGraphs> {
-  return {
-    step: await engine.createSession(await compileWeightless(buildSamplerStepGraph(false))),
-    stepGuided: await engine.createSession(await compileWeightless(buildSamplerStepGraph(true))),
-    duplicate: await engine.createSession(await compileWeightless(buildDuplicateGraph())),
-  };
+  const graphs = new SamplerGraphs(engine);
+  // The official sampler's graphs are needed by default: compile them up front so a generation's timing excludes it.
+  await graphs.step('ddpm', true);
+  return graphs;
 }
 
 export async function releaseSamplerGraphs(graphs: SamplerGraphs): Promise<void> {
-  for (const s of Object.values(graphs)) await s.release();
+  await graphs.release();
 }
 
-/** gdf guides whenever a weight is given; diffusers only above 1 (do_classifier_free_guidance). */
+/** Whether the stage runs the network on [cond; uncond] at this weight (the sampler's rule). */
 export function isGuided(sampler: SamplerConfig, cfg: number): boolean {
-  return sampler.kind === 'diffusers' ? diffusersUsesCfg(cfg) : true;
+  return createStageSampler(sampler, 1, cfg).guided;
 }
 
 export interface DeviceStepTensors {
@@ -44,6 +57,8 @@ export interface DeviceStepTensors {
   /** x0 prediction and next latent, [B,C,H,W]. */
   x0: Tensor;
   x: Tensor;
+  /** The noise drawn at this step (host copy, [B,C,H,W]), or undefined when the sampler draws none here. */
+  noise: Float32Array | undefined;
 }
 
 export interface DeviceSampleOptions {
@@ -54,8 +69,9 @@ export interface DeviceSampleOptions {
   cfg: number;
   /** Latent shape [B,C,H,W] (B = images). */
   shape: number[];
-  /** Standard normal draws, in order: x_T (unless xInit), then one per step. */
+  /** Standard normal draws, in order: the start draw (unless xInit), then one per step that the sampler asks for. */
   noise: (shape: readonly number[]) => Float32Array;
+  /** Replaces the start draw (the sampler scales it into the start latent). */
   xInit?: Float32Array;
   /** The network: x [Bm,C,H,W], r [Bm] → ε [Bm,C,H,W]. */
   model: (x: Tensor, r: Tensor) => Promise<Tensor>;
@@ -64,36 +80,50 @@ export interface DeviceSampleOptions {
   signal?: AbortSignal;
 }
 
-/** @returns the stage result [B,C,H,W]: the last x0 (official) or the final x (diffusers). */
+/**
+ * Invariant: inside the loop the host uploads at most the step's noise, the coefficient vector and r, and reads
+ * nothing back; the start latent and the first network input are uploaded once before it.
+ * @returns the stage result [B,C,H,W]: the last x0 (official) or the final x.
+ */
 export async function sampleStageOnDevice(o: DeviceSampleOptions): Promise<Tensor> {
-  const { engine, graphs, sampler, steps, shape } = o;
-  const schedule = stageSchedule(sampler, steps);
-  const guided = isGuided(sampler, o.cfg);
+  const { engine, graphs, steps, shape } = o;
+  const sampler = createStageSampler(o.sampler, steps, o.cfg);
+  const { guided } = sampler;
   const rows = guided ? 2 * shape[0] : shape[0];
-  let x = engine.f32(o.xInit ? Float32Array.from(o.xInit) : o.noise(shape), shape);
-  let xModel = guided ? (await graphs.duplicate.run({ a: x })).pair : x;
+  const stepGraph = await graphs.step(sampler.stepGraph, guided);
+  const start = sampler.startLatent(o.xInit ? Float32Array.from(o.xInit) : o.noise(shape));
+  let x = engine.f32(start, shape);
+  let xModel = engine.f32(modelInput(start, sampler.modelInputScale(0), guided), [rows, ...shape.slice(1)]);
+  // Steps without a draw (and the x0_prev of step 0) get zeros, uploaded once.
+  let zeros: Tensor | undefined;
+  const zerosOnce = () => (zeros ??= engine.f32(new Float32Array(shapeNumel(shape)), shape));
   let x0: Tensor | undefined;
   for (let i = 0; i < steps; i++) {
     // Awaiting the engine never yields to the event loop on WASM: without this a cancel message waits in the
     // worker's queue until the generation ends.
     if (o.signal) await new Promise((resolve) => setTimeout(resolve, 0));
     o.signal?.throwIfAborted();
-    const r = schedule.r[i];
+    const r = sampler.modelTime(i);
     const eps = await o.model(xModel, engine.f32(new Float32Array(rows).fill(r), [rows]));
-    const noise = engine.f32(o.noise(shape), shape);
-    const coef = engine.f32(stepCoefficients(sampler, schedule, i, o.cfg), [STEP_COEF_LENGTH]);
-    const out = await (guided ? graphs.stepGuided : graphs.step).run({ x, eps, noise, coef });
-    await o.onStep?.({ step: i, steps, r, eps, x0: out.x0, x: out.x_next });
+    const drawn = sampler.drawsNoise(i) ? o.noise(shape) : undefined;
+    const noise = drawn ? engine.f32(drawn, shape) : zerosOnce();
+    const coef = sampler.stepCoefficients(i);
+    const feeds: Record<string, Tensor> = { x, eps, noise, coef: engine.f32(coef, [coef.length]) };
+    if (sampler.usesPreviousX0) feeds.x0_prev = x0 ?? zerosOnce();
+    const out = await stepGraph.run(feeds);
+    await o.onStep?.({ step: i, steps, r, eps, x0: out.x0, x: out.x_next, noise: drawn });
     engine.dispose(eps);
-    if (xModel !== x) engine.dispose(xModel);
+    if (drawn) engine.dispose(noise);
+    engine.dispose(xModel);
     engine.dispose(x);
     if (x0) engine.dispose(x0);
     x = out.x_next;
     x0 = out.x0;
-    xModel = guided ? out.x_model : x;
+    xModel = out.x_model;
   }
-  if (xModel !== x) engine.dispose(xModel);
-  if (sampler.kind === 'gdf' && sampler.output === 'x0') {
+  engine.dispose(xModel);
+  if (zeros) engine.dispose(zeros);
+  if (sampler.output === 'x0') {
     engine.dispose(x);
     return x0!;
   }
@@ -101,28 +131,12 @@ export async function sampleStageOnDevice(o: DeviceSampleOptions): Promise<Tenso
   return x;
 }
 
-/** The step graph's coefficient vector for step i (see STEP_COEF). */
-export function stepCoefficients(sampler: SamplerConfig, schedule: StageSchedule, i: number, cfg: number): Float32Array {
-  const coef = new Float32Array(STEP_COEF_LENGTH);
-  if (sampler.kind === 'gdf') {
-    const c = gdfStepCoefficients(schedule.logSNR![i], schedule.logSNR![i + 1]);
-    coef[STEP_COEF.a] = c.a;
-    coef[STEP_COEF.b] = c.b;
-    coef[STEP_COEF.aNext] = c.aNext;
-    coef[STEP_COEF.epsCoeff] = c.epsCoeff;
-    coef[STEP_COEF.noiseCoeff] = c.sigma;
-    coef[STEP_COEF.rho] = sampler.rho;
-  } else {
-    // DDPMWuerstchen in x0 form: a = √ᾱ(t), b = √(1−ᾱ(t)), a' = √ᾱ(t'), ε-coefficient √(1−ᾱ(t')−σ²) with the
-    // unmasked σ, and noise σ·mask (the last step adds none although a draw is made).
-    const d = diffusersStepCoefficients(schedule.t[i], schedule.t[i + 1]);
-    coef[STEP_COEF.a] = Math.sqrt(d.alphaCumprod);
-    coef[STEP_COEF.b] = Math.sqrt(1 - d.alphaCumprod);
-    coef[STEP_COEF.aNext] = Math.sqrt(d.alphaCumprodPrev);
-    coef[STEP_COEF.epsCoeff] = Math.sqrt(Math.max(0, 1 - d.alphaCumprodPrev - d.sigma * d.sigma));
-    coef[STEP_COEF.noiseCoeff] = d.sigma * d.noiseMask;
-    coef[STEP_COEF.rho] = 0;
-  }
-  coef[STEP_COEF.cfg] = cfg;
-  return coef;
+/** The network's x input from a host latent: scale·x, twice along the batch when guided. */
+function modelInput(x: Float32Array, scale: number, guided: boolean): Float32Array {
+  const scaled = scale === 1 ? x : x.map((v) => v * scale);
+  if (!guided) return Float32Array.from(scaled);
+  const pair = new Float32Array(2 * x.length);
+  pair.set(scaled, 0);
+  pair.set(scaled, x.length);
+  return pair;
 }

@@ -4,8 +4,8 @@ import {
   diffusersAlphaCumprod, diffusersStep, diffusersStepCoefficients, diffusersTimesteps, diffusersUsesCfg,
 } from './diffusers-sampler.ts';
 import { gdfStep } from './gdf-sampler.ts';
-import { SAMPLER_PRESETS, samplerPreset } from './presets.ts';
-import { sampleStage, stageSchedule, type ModelCall } from './sample-stage.ts';
+import { createStageSampler, SAMPLER_PRESETS, samplerPreset } from './presets.ts';
+import { sampleStage, type ModelCall } from './sample-stage.ts';
 
 describe('diffusers DDPMWuerstchenScheduler', () => {
   it('ᾱ(t) over 20 steps matches spec §7.2', () => {
@@ -99,9 +99,9 @@ describe('sampleStage', () => {
   it('official preset: Stage C shift 2, Stage B shift 1, rho 0.7, r = noise cond, result = last x0', async () => {
     expect(SAMPLER_PRESETS.official.stageC).toEqual({ kind: 'gdf', shift: 2, rho: 0.7, rMode: 'noiseCond', output: 'x0' });
     expect(SAMPLER_PRESETS.official.stageB).toMatchObject({ shift: 1, rho: 0.7 });
-    const sched = stageSchedule(SAMPLER_PRESETS.official.stageB, 10);
-    expect(sched.r[0]).toBeCloseTo(0.993583, 6);
-    expect(sched.r[1]).toBeCloseTo(0.9, 6);
+    const sched = createStageSampler(SAMPLER_PRESETS.official.stageB, 10, 1.1);
+    expect(sched.modelTime(0)).toBeCloseTo(0.993583, 6);
+    expect(sched.modelTime(1)).toBeCloseTo(0.9, 6);
     const out = await sampleStage({
       shape: [1, 1, 4, 4],
       steps: 3,

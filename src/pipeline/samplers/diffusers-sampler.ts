@@ -6,8 +6,10 @@
  * Emulated in float32 like the schedule (cosine-schedule.ts); diffusers usually runs in the pipeline dtype
  * (bfloat16), which is not emulated — these are the float32 numbers.
  */
+import { STEP_COEF, STEP_COEF_LENGTH } from '../../models/pipeline-graphs.ts';
 import { cosineAlphaBarUnclamped, linspaceF32 } from './cosine-schedule.ts';
-import { lerpF32, type SamplerStepResult } from './gdf-sampler.ts';
+import { lerpF32 } from './gdf-sampler.ts';
+import { checkStepInput, type HostStepInput, type SamplerStepResult, type StageSampler } from './stage-sampler.ts';
 
 const f = Math.fround;
 const ALPHA_BAR_MIN = f(0.0001);
@@ -106,4 +108,61 @@ export function diffusersStep(input: DiffusersStepInput): SamplerStepResult {
     x0[i] = f(f(x[i] - f(c.sqrtOneMinusAlphaCumprod * e)) / sqrtAcp);
   }
   return { pred, x0, x: xNext };
+}
+
+/** DDPMWuerstchenScheduler as a StageSampler: r = t, one draw per step (unused on the last), result = final x. */
+export class DiffusersStageSampler implements StageSampler {
+  readonly stepGraph = 'ddpm';
+  readonly usesPreviousX0 = false;
+  readonly output = 'x';
+  readonly guided: boolean;
+  /** t_i = linspace(1, 0, steps + 1), Float32Array [steps + 1]; the network sees r = t. */
+  readonly t: Float32Array;
+
+  constructor(readonly steps: number, readonly cfg: number | null) {
+    this.t = diffusersTimesteps(steps);
+    this.guided = diffusersUsesCfg(cfg);
+  }
+
+  modelTime(i: number): number {
+    return this.t[i];
+  }
+
+  level(i: number): number {
+    return this.t[i];
+  }
+
+  modelInputScale(): number {
+    return 1;
+  }
+
+  startLatent(noise: Float32Array): Float32Array {
+    return Float32Array.from(noise);
+  }
+
+  drawsNoise(): boolean {
+    return true;
+  }
+
+  step(i: number, input: HostStepInput): SamplerStepResult {
+    checkStepInput(this, i, input);
+    return diffusersStep({ x: input.x, modelOut: input.modelOut, guided: this.guided, cfg: this.cfg ?? 0, t: this.t[i], tPrev: this.t[i + 1], noise: input.noise! });
+  }
+
+  /**
+   * DDPMWuerstchen in x0 form: a = √ᾱ(t), b = √(1−ᾱ(t)), a' = √ᾱ(t'), ε-coefficient √(1−ᾱ(t')−σ²) with the
+   * unmasked σ, and noise σ·mask (the last step adds none although a draw is made); no rescale.
+   */
+  stepCoefficients(i: number): Float32Array {
+    const d = diffusersStepCoefficients(this.t[i], this.t[i + 1]);
+    const coef = new Float32Array(STEP_COEF_LENGTH);
+    coef[STEP_COEF.a] = Math.sqrt(d.alphaCumprod);
+    coef[STEP_COEF.b] = Math.sqrt(1 - d.alphaCumprod);
+    coef[STEP_COEF.aNext] = Math.sqrt(d.alphaCumprodPrev);
+    coef[STEP_COEF.epsCoeff] = Math.sqrt(Math.max(0, 1 - d.alphaCumprodPrev - d.sigma * d.sigma));
+    coef[STEP_COEF.noiseCoeff] = d.sigma * d.noiseMask;
+    coef[STEP_COEF.rho] = 0;
+    coef[STEP_COEF.cfg] = this.cfg ?? 0;
+    return coef;
+  }
 }

@@ -7,7 +7,12 @@
  * trajectory tracks a float32 PyTorch run to rounding level. The whole-tensor std uses a float64 accumulator and
  * is rounded once, as torch's full-reduction std on CPU does.
  */
-import { vpScalers } from './cosine-schedule.ts';
+import { STEP_COEF, STEP_COEF_LENGTH } from '../../models/pipeline-graphs.ts';
+import { cosineLogSNR, cosineNoiseCond, linspaceF32, vpScalers } from './cosine-schedule.ts';
+import type { GdfSamplerConfig } from './presets.ts';
+import { checkStepInput, type HostStepInput, type SamplerStepResult, type StageSampler } from './stage-sampler.ts';
+
+export type { SamplerStepResult } from './stage-sampler.ts';
 
 const f = Math.fround;
 
@@ -102,16 +107,6 @@ export function gdfStepCoefficients(logSNR: number, logSNRNext: number): GdfStep
   return { a, b, aNext, epsCoeff, sigma };
 }
 
-/** Result of one sampler step; each Float32Array has the latent shape [B, C, H, W]. */
-export interface SamplerStepResult {
-  /** The (guided, rescaled) ε prediction used for the step. */
-  pred: Float32Array;
-  /** x0 prediction at the current level: (x − b·pred)/a. */
-  x0: Float32Array;
-  /** The latent at the next level. */
-  x: Float32Array;
-}
-
 export interface GdfStepInput {
   /** Current latent, Float32Array [B, C, H, W]. */
   x: Float32Array;
@@ -151,4 +146,69 @@ export function gdfStep(input: GdfStepInput): SamplerStepResult {
     xNext[i] = f(f(f(aNext * x0i) + f(epsCoeff * e)) + f(sigma * noise[i]));
   }
   return { pred, x0, x: xNext };
+}
+
+/**
+ * GDF.sample as a StageSampler: t_i = linspace(1, 0, steps + 1), logSNR_i = CosineSchedule(t_i, shift), the network
+ * sees CosineTNoiseCond(logSNR_i) (or t_i), one noise draw per step including the last; guided whenever a weight
+ * is given (the official sampler has no "no CFG" shortcut; null = unguided).
+ */
+export class GdfStageSampler implements StageSampler {
+  readonly guided: boolean;
+  readonly stepGraph = 'ddpm';
+  readonly usesPreviousX0 = false;
+  readonly output: 'x0' | 'x';
+  /** t_i, logSNR_i and the model input r_i, Float32Array [steps + 1] each. */
+  readonly t: Float32Array;
+  readonly logSNR: Float32Array;
+  readonly r: Float32Array;
+
+  constructor(readonly config: GdfSamplerConfig, readonly steps: number, readonly cfg: number | null) {
+    this.guided = cfg !== null;
+    this.output = config.output;
+    this.t = linspaceF32(1, 0, steps + 1);
+    this.logSNR = this.t.map((ti) => cosineLogSNR(ti, config.shift));
+    this.r = config.rMode === 't' ? Float32Array.from(this.t) : this.logSNR.map(cosineNoiseCond);
+  }
+
+  modelTime(i: number): number {
+    return this.r[i];
+  }
+
+  level(i: number): number {
+    return this.t[i];
+  }
+
+  modelInputScale(): number {
+    return 1;
+  }
+
+  startLatent(noise: Float32Array): Float32Array {
+    return Float32Array.from(noise);
+  }
+
+  drawsNoise(): boolean {
+    return true;
+  }
+
+  step(i: number, input: HostStepInput): SamplerStepResult {
+    checkStepInput(this, i, input);
+    return gdfStep({
+      x: input.x, modelOut: input.modelOut, guided: this.guided, cfg: this.cfg ?? 0, rho: this.config.rho,
+      logSNR: this.logSNR[i], logSNRNext: this.logSNR[i + 1], noise: input.noise!,
+    });
+  }
+
+  stepCoefficients(i: number): Float32Array {
+    const c = gdfStepCoefficients(this.logSNR[i], this.logSNR[i + 1]);
+    const coef = new Float32Array(STEP_COEF_LENGTH);
+    coef[STEP_COEF.a] = c.a;
+    coef[STEP_COEF.b] = c.b;
+    coef[STEP_COEF.aNext] = c.aNext;
+    coef[STEP_COEF.epsCoeff] = c.epsCoeff;
+    coef[STEP_COEF.noiseCoeff] = c.sigma;
+    coef[STEP_COEF.rho] = this.config.rho;
+    coef[STEP_COEF.cfg] = this.cfg ?? 0;
+    return coef;
+  }
 }

@@ -3,6 +3,9 @@
  * sampler; "diffusers" reproduces StableCascadePriorPipeline / DecoderPipeline with DDPMWuerstchenScheduler, which
  * is the most likely match for hosted (fal) results.
  */
+import { DiffusersStageSampler } from './diffusers-sampler.ts';
+import { GdfStageSampler } from './gdf-sampler.ts';
+import type { StageSampler } from './stage-sampler.ts';
 
 /** Settings of the gdf formulation (GDF.sample + DDPMSampler). */
 export interface GdfSamplerConfig {
@@ -42,4 +45,18 @@ export function samplerPreset(name: SamplerPresetName, stage: CascadeStage): Sam
   const preset = SAMPLER_PRESETS[name];
   if (!preset) throw new Error(`unknown sampler preset "${name}"; known: ${Object.keys(SAMPLER_PRESETS).join(', ')}`);
   return preset[stage];
+}
+
+/**
+ * The sampler of one stage for `steps` steps at guidance weight `cfg` (the only place that looks at the kind).
+ * A null weight means no guidance; otherwise gdf guides at any weight, diffusers only above 1.
+ */
+export function createStageSampler(config: SamplerConfig, steps: number, cfg: number | null): StageSampler {
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
+  switch (config.kind) {
+    case 'gdf':
+      return new GdfStageSampler(config, steps, cfg);
+    case 'diffusers':
+      return new DiffusersStageSampler(steps, cfg);
+  }
 }
