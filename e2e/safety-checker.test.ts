@@ -1,7 +1,7 @@
 /**
  * The safety checker end to end in headless Chromium: the real transformers.js image-classification pipeline on
  * our onnxruntime-web (WASM, and WebGPU on SwiftShader), loading the tiny "flags bright images" classifier
- * (src/safety/tiny-classifier.ts) from a local static server with remote models disabled.
+ * (src/models/tiny-classifier.ts) from a local static server with remote models disabled.
  *
  * Known by construction: P(nsfw) = sigmoid(8·(mean pixel_value)), pixel_value = (level/255 − 0.5)/0.5, so a
  * flat level-230 image is flagged (P ≈ 0.9984) and replaced by black, a flat level-20 one passes (P ≈ 0.0012).
@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { tinyNsfwClassifierFiles, tinyNsfwProbability } from '../src/safety/tiny-classifier.ts';
+import { tinyNsfwClassifierFiles, tinyNsfwProbability } from '../src/models/tiny-classifier.ts';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
 import type { SafetyRunRequest, SafetyRunSummary } from './pages/safety.ts';

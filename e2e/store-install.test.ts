@@ -5,7 +5,7 @@
  * configs and randomWeightSource. The page (e2e/pages/store.ts, served by the Vite dev server) installs it into
  * IndexedDB and generates from the stored package on WASM.
  *
- * Safety checker: two more repos hold the tiny ViT of src/safety/tiny-classifier.ts in Falconsai's published
+ * Safety checker: two more repos hold the tiny ViT of src/models/tiny-classifier.ts in Falconsai's published
  * layout (config.json, preprocessor_config.json, model.safetensors), built with thresholds that make its
  * decision certain for any image — test/nsfw-flag-all (−1.25: P(nsfw) > 0.88 even for black) and
  * test/nsfw-flag-none (+1.25: P(nsfw) < 0.12 even for white). Models installed with one of them generate
@@ -19,7 +19,7 @@ import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
 import type { InstallSummary, StoreCounts, WorkerRunSummary } from './pages/store.ts';
 import { buildFixture, buildSafetyFixture, descriptor, FILE_NAMES, publish, REVISION, sha256, type Fixture } from './support/hub-fixture.ts';
-import { TINY_NSFW_GAIN, tinyNsfwProbability } from '../src/safety/tiny-classifier.ts';
+import { TINY_NSFW_GAIN, tinyNsfwProbability } from '../src/models/tiny-classifier.ts';
 
 const SLICE = 16 * 1024;
 const FLAG_ALL = { repo: 'test/nsfw-flag-all', threshold: -1.25 };

@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_MODEL_NAME, DEMO_SAFETY_MODEL_ID, writeDemoModel } from '../src/models/demo-model.ts';
-import { tinyNsfwClassifierFiles } from '../src/safety/tiny-classifier.ts';
+import { tinyNsfwClassifierFiles } from '../src/models/tiny-classifier.ts';
 
 const DEMO_SAFETY_THRESHOLD = 0.7;
 
@@ -23,7 +23,7 @@ const manifest = await writeDemoModel({
   },
 });
 // The demo's safety checker: the tiny classifier that flags near-white images (mean level above ~217;
-// src/safety/tiny-classifier.ts), served as /models/tiny-demo-safety/ so the whole enable_safety_checker path
+// src/models/tiny-classifier.ts), served as /models/tiny-demo-safety/ so the whole enable_safety_checker path
 // runs without a download while the demo's noise images (mean ≈ 125) pass.
 const safetyDir = join(root, 'public', 'models', DEMO_SAFETY_MODEL_ID);
 await rm(safetyDir, { recursive: true, force: true });

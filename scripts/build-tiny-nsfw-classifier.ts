@@ -1,5 +1,5 @@
 /**
- * Writes the tiny "flags bright images" classifier (src/safety/tiny-classifier.ts) as a Hugging Face model
+ * Writes the tiny "flags bright images" classifier (src/models/tiny-classifier.ts) as a Hugging Face model
  * folder: <out>/config.json, <out>/preprocessor_config.json, <out>/onnx/model.onnx.
  *
  *   npx tsx scripts/build-tiny-nsfw-classifier.ts <out-dir>
@@ -12,8 +12,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { tinyNsfwClassifierFiles } from '../src/safety/tiny-classifier.ts';
-import { convertViTCheckpoint } from '../src/safety/vit-classifier.ts';
+import { tinyNsfwClassifierFiles } from '../src/models/tiny-classifier.ts';
+import { convertViTCheckpoint } from '../src/models/vit-classifier.ts';
 import { fileSource } from '../src/weights/node-file-source.ts';
 import { SafetensorsFile } from '../src/weights/safetensors.ts';
 

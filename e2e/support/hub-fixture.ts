@@ -3,7 +3,7 @@
  * store-ui): F16 checkpoints (F32 Stage A) built from the demo configs and randomWeightSource, tokenizer files,
  * `<repo>/resolve/<revision>/<file>` and the tree API listing, plus the matching descriptor. Optionally a
  * safety checker in Falconsai/nsfw_image_detection's published layout (config.json, preprocessor_config.json,
- * F32 model.safetensors) under a repo of its own: the tiny ViT of src/safety/tiny-classifier.ts, whose
+ * F32 model.safetensors) under a repo of its own: the tiny ViT of src/models/tiny-classifier.ts, whose
  * P(nsfw) = sigmoid(8·(mean pixel_value − threshold)) is known by construction.
  */
 import { createHash } from 'node:crypto';
@@ -13,7 +13,7 @@ import type { ModelKind } from '../../src/models/checkpoint-source.ts';
 import { DEMO_COMPONENTS, demoVocab, randomWeightSource } from '../../src/models/demo-model.ts';
 import { buildModel } from '../../src/models/registry.ts';
 import { float32ArrayToFloat16 } from '../../src/weights/float16.ts';
-import { tinyNsfwPublishedFiles } from '../../src/safety/tiny-classifier.ts';
+import { tinyNsfwPublishedFiles } from '../../src/models/tiny-classifier.ts';
 import { encodeSafetensors, type TensorToWrite } from '../../src/weights/safetensors-writer.ts';
 
 export const REVISION = '0123456789abcdef0123456789abcdef01234567';

@@ -20,7 +20,7 @@
  * - MLP output weights 0 (residual only); classifier row "nsfw" = GAIN·(N+1)/N·[½, −½, 0, …], bias
  *   −GAIN·THRESHOLD; row "normal" = 0.
  */
-import { mapWeightSource } from '../models/weight-source.ts';
+import { mapWeightSource } from './weight-source.ts';
 import { encodeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.ts';
 import { buildViTForImageClassification, compileSelfContainedOnnx, vitConfigJson, vitPatchCount, type ViTClassifierConfig } from './vit-classifier.ts';
 
@@ -114,7 +114,7 @@ export function tinyNsfwWeights(c: ViTClassifierConfig = TINY_NSFW_CONFIG, thres
 export async function tinyNsfwClassifierFiles(threshold = TINY_NSFW_THRESHOLD): Promise<Map<string, Uint8Array>> {
   const c = TINY_NSFW_CONFIG;
   const model = await compileSelfContainedOnnx(buildViTForImageClassification(c, { name: 'tiny_nsfw_vit' }), tinyNsfwWeights(c, threshold),
-    'tiny ViT that flags bright images (src/safety/tiny-classifier.ts)');
+    'tiny ViT that flags bright images (src/models/tiny-classifier.ts)');
   const enc = new TextEncoder();
   return new Map([
     ['config.json', enc.encode(JSON.stringify(vitConfigJson(c), null, 2))],

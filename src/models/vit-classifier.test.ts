@@ -6,10 +6,10 @@
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner } from '../engine/node-runner.ts';
-import { compileInMemory } from '../models/compile.ts';
-import { randomWeightSource } from '../models/demo-model.ts';
-import { WeightMismatchError } from '../models/errors.ts';
-import { mapWeightSource, type WeightSource } from '../models/weight-source.ts';
+import { compileInMemory } from './compile.ts';
+import { randomWeightSource } from './demo-model.ts';
+import { WeightMismatchError } from './errors.ts';
+import { mapWeightSource, type WeightSource } from './weight-source.ts';
 import { TorchGenerator } from '../pipeline/torch-generator.ts';
 import { TINY_NSFW_CONFIG, TINY_NSFW_GAIN, tinyNsfwClassifierFiles, tinyNsfwProbability, vitPreprocessorConfig } from './tiny-classifier.ts';
 import { bytesSource } from '../weights/byte-source.ts';

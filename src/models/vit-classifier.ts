@@ -21,9 +21,9 @@
  */
 import { gelu, layerNormAffine } from '../onnx/ops.ts';
 import { serializeGraph } from '../onnx/serialize.ts';
-import { ConfigError } from '../models/cascade-config.ts';
-import { ModelContext, type Precision } from '../models/model-context.ts';
-import type { WeightSource } from '../models/weight-source.ts';
+import { ConfigError } from './cascade-config.ts';
+import { ModelContext, type Precision } from './model-context.ts';
+import type { WeightSource } from './weight-source.ts';
 import type { SafetensorsFile } from '../weights/safetensors.ts';
 
 /** The config.json fields the classifier uses (HF ViTConfig names), with id2label resolved to an ordered list. */

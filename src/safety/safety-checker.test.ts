@@ -17,7 +17,7 @@ import {
   type SafetyEvent,
   type SharedOrt,
 } from './safety-checker.ts';
-import { tinyNsfwClassifierFiles, tinyNsfwProbability } from './tiny-classifier.ts';
+import { tinyNsfwClassifierFiles, tinyNsfwProbability } from '../models/tiny-classifier.ts';
 
 const MODEL_ID = 'tiny-nsfw';
 const flat = (width: number, height: number, level: number): GeneratedImage => ({ width, height, rgb: new Uint8Array(width * height * 3).fill(level) });

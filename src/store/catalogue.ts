@@ -50,7 +50,7 @@ export const SOTEDIFFUSION_V2: ModelDescriptor = parseDescriptor({
     // No configs: the released sizes are recognised from tensor shapes (models/detect.ts presets).
     stageAScale: 0.43,
     // The hosted API's checker (spec §10.5), published only as config.json + preprocessor_config.json +
-    // model.safetensors; converted to ONNX at install time (safety/vit-classifier.ts). No commit id of this repo
+    // model.safetensors; converted to ONNX at install time (models/vit-classifier.ts). No commit id of this repo
     // is on record offline, so it follows "main"; its hashes come from the hub at install time (tree API: git
     // blob ids of the two JSON files, lfs.oid = sha256 of the weights).
     safetyChecker: {

@@ -52,7 +52,7 @@
  * (exactly one config.json, one preprocessor_config.json and one .safetensors; its id2label must contain
  * "nsfw"), on the same hub as the checkpoints. The store downloads and verifies its files like every other file
  * (descriptor sha256, else the hub's headers or tree API of *that* repo), converts them with our ViT compiler
- * (safety/vit-classifier.ts) into the transformers.js layout and stores them in the package under `safety/`;
+ * (models/vit-classifier.ts) into the transformers.js layout and stores them in the package under `safety/`;
  * the generator worker loads it from there for `enable_safety_checker: true` (and never otherwise). Its bytes
  * are not part of `sizes` (which describe the converted networks): the install adds them from the download
  * sizes. A branch name such as "main" is allowed here but a commit id is better — with a branch, a file that

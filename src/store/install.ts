@@ -42,7 +42,7 @@ import {
 } from '../models/model-package.ts';
 import { buildForPackage, parseModelConfig, type ModelBuildOptions } from '../models/registry.ts';
 import { NSFW_LABEL } from '../safety/safety-checker.ts';
-import { convertViTCheckpoint, parseViTClassifierConfig } from '../safety/vit-classifier.ts';
+import { convertViTCheckpoint, parseViTClassifierConfig } from '../models/vit-classifier.ts';
 import { blobSource } from '../weights/byte-source.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';
 import {

@@ -9,7 +9,7 @@ import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { manifestTotalBytes, SAFETY_CHECKER_DIR, writeManifest, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
 import { importTransformersSharingOrt, type SharedOrt } from '../safety/safety-checker.ts';
-import { tinyNsfwPublishedFiles } from '../safety/tiny-classifier.ts';
+import { tinyNsfwPublishedFiles } from '../models/tiny-classifier.ts';
 import { DescriptorError } from './errors.ts';
 import { convertSafetyChecker } from './install.ts';
 import type { InstallEvent } from './progress.ts';
