@@ -2,11 +2,7 @@
  * Node CLI entry: `npm run cli -- <command> [options]`. Each command lives in its own module under commands/
  * and is loaded only when used, so `tokenize` never pays for onnxruntime start-up.
  */
-export interface CliCommand {
-  /** One line for `npm run cli -- help`. */
-  summary: string;
-  run(argv: string[]): Promise<void>;
-}
+import type { CliCommand } from './command.ts';
 
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   forward: () => import('./commands/forward.ts'),

@@ -33,7 +33,7 @@ import { DEMO_COMPONENTS, randomWeightSource } from '../../models/demo-model.ts'
 import { buildModel, parseModelConfig, type AnyModelConfig } from '../../models/registry.ts';
 import { shapeNumel, TorchGenerator } from '../../pipeline/torch-generator.ts';
 import { oneOf, parseCli, UsageError } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -12,7 +12,7 @@ import { buildForPackage, parseModelConfig, type AnyModelConfig, type ModelBuild
 import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';
 import { oneOf, parseCli, required, UsageError } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE =
   'npm run cli -- convert --from <checkpoint.safetensors> [--from …] --to <dir> [--precision fp32|fp16|int8|int4] ' +

@@ -17,7 +17,7 @@ import { encodePngWithParameters, type GenerationParameters } from '../../pipeli
 import type { SamplerPresetName } from '../../pipeline/samplers/presets.ts';
 import { TextToImagePipeline } from '../../pipeline/text-to-image.ts';
 import { oneOf, parseCli, required, UsageError } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE =
   'npm run cli -- generate --model <package dir> --prompt "…" [--negative-prompt "…"] [--first-stage-steps 25] ' +

@@ -12,7 +12,7 @@ import { ONNX_PROTO_SUBSET } from '../../onnx/onnx-schema.ts';
 import { fileSource } from '../../weights/node-file-source.ts';
 import { DTYPE_BYTES, SafetensorsFile } from '../../weights/safetensors.ts';
 import { UsageError } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE = 'npm run cli -- inspect <file.safetensors | file.onnx | package-dir | manifest.json>';
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;

@@ -9,7 +9,7 @@ import { buildModel, type AnyModelConfig } from '../../models/registry.ts';
 import { STAGE_A_PRESET } from '../../models/stage-a.ts';
 import { clipActivations, graphWeightBytes, stageAActivations, stageBActivations, stageCActivations, type ActivationEstimate } from '../../engine/memory-plan.ts';
 import { parseCli } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE = 'npm run cli -- plan [--images N]';
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;

@@ -14,7 +14,7 @@ import { buildModel, MODEL_IO, parseModelConfig } from '../../models/registry.ts
 import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';
 import { parseCli } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE = 'npm run cli -- precisions [--golden ../shared/golden]';
 

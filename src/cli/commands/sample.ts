@@ -28,7 +28,7 @@ import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';
 import { encodeSafetensors, type TensorToWrite } from '../../weights/safetensors-writer.ts';
 import { oneOf, parseCli, required, UsageError } from '../args.ts';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 
 const USAGE =
   'npm run cli -- sample --config C.json --weights W.safetensors [--weights W2 …] --cond F.safetensors --steps N --cfg W ' +

@@ -5,7 +5,7 @@
  * because kohya runs the encoder without a mask).
  */
 import { parseArgs } from 'node:util';
-import type { CliCommand } from '../main.ts';
+import type { CliCommand } from '../command.ts';
 import { loadClipTokenizerFromDir } from '../../pipeline/clip-tokenizer-node.ts';
 
 const USAGE = 'usage: npm run cli -- tokenize --tokenizer <dir> --prompt "<text>" [--long] [--chunks N]';
