@@ -56,6 +56,7 @@ import {
   type SafetyCheckerSource,
 } from './descriptor.ts';
 import { DescriptorError, DownloadError, StorageQuotaError } from './errors.ts';
+import { modelIdFor } from './model-id.ts';
 import { discardDownload, downloadFile, Limiter, OverallProgress, prepareDownload, QuotaHit, storedBytes, type DownloadContext, type FileJob } from './download.ts';
 import { hubTree, type HubFileInfo } from './hub-api.ts';
 import { deleteWithPrefix, isQuotaError, stores, type InstallRecord, type InstalledModel } from './idb.ts';
@@ -87,11 +88,6 @@ export interface InstallOptions {
    * does not reflect a CDP quota override, while IndexedDB writes do obey it.
    */
   estimate?: () => Promise<StorageFacts>;
-}
-
-/** Store key of an installed model: one entry per descriptor and precision. */
-export function modelIdFor(descriptor: ModelDescriptor, precision: Precision): string {
-  return `${descriptor.id}@${precision}`;
 }
 
 /** Converted bytes per downloaded 16-bit checkpoint byte, when the descriptor gives no size. */
