@@ -13,6 +13,7 @@
  */
 import * as Comlink from 'comlink';
 import type { AdapterReport, BackendPreference, BrowserBackend } from '../engine/webgpu-adapter.ts';
+import type { Recommendation, Residency } from '../engine/placement.ts';
 import type { PipelineEvent } from '../pipeline/events.ts';
 import type { GenerationRequest, GenerationResult } from '../pipeline/text-to-image.ts';
 import { registerErrorTransfer } from './errors.ts';
@@ -25,6 +26,8 @@ import type { InstallEvent, InstallListener } from '../store/progress.ts';
 export type { SafetyEvent } from '../safety/safety-checker.ts';
 
 export type { AdapterReport, BackendPreference, BrowserBackend } from '../engine/webgpu-adapter.ts';
+/** Residency: see PipelineOptions.residency; Recommendation: the worker's defaults for a model on this device. */
+export type { Recommendation, Residency } from '../engine/placement.ts';
 export type { GenerationStage, PipelineEvent } from '../pipeline/events.ts';
 export type { GeneratedImage, GenerationRequest } from '../pipeline/text-to-image.ts';
 export * from './errors.ts';
@@ -48,8 +51,6 @@ export type LoadRequest = LoadOptions & (
     modelId: string;
     modelUrl?: undefined;
   });
-
-export type Residency = 'all' | 'sequential';
 
 export interface LoadOptions {
   /** @default 'auto' (WebGPU when an adapter exists, otherwise WASM) */
@@ -184,18 +185,6 @@ export interface InstallRequestOptions {
   precision?: Precision;
   /** Hub access token; installModel sends it only to the descriptor's hub origin. */
   token?: string;
-}
-
-/** The worker's defaults for a model on this device, with the reasons shown to the user. */
-export interface Recommendation {
-  backend: BrowserBackend;
-  adapter?: AdapterReport;
-  /** Why WebGPU is not used (no navigator.gpu, no adapter, fallback adapter…); undefined when it is. */
-  webgpuUnavailable?: string;
-  precision: Precision;
-  precisionReason: string;
-  residency: Residency;
-  residencyReason: string;
 }
 
 /** What install() takes: a parsed descriptor, or the page's URL choice (a descriptor URL is fetched in the worker). */

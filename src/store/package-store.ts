@@ -12,7 +12,7 @@ import type { ModelKind } from '../models/checkpoint-source.ts';
 import { MANIFEST_FILE, parseManifest, SAFETY_CHECKER_DIR, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
 import type { PackageReader } from '../pipeline/package-reader.ts';
 import type { DownloadRole, ModelDescriptor } from './descriptor.ts';
-import { deleteWithPrefix, prefixRange, stores, type InstalledModel } from './idb.ts';
+import { deleteWithPrefix, prefixRange, stores, type InstalledModel, type InstallRecord } from './idb.ts';
 import { IntegrityError } from './errors.ts';
 
 /** Largest Blob part written (docs/platform-notes Q5: 64–128 MiB Blobs store reliably, 500 MiB do not). */
@@ -111,6 +111,11 @@ export async function commitModel(modelId: string, descriptor: ModelDescriptor, 
 export async function listModels(): Promise<InstalledModel[]> {
   const all = await values<InstalledModel>(stores().models);
   return all.sort((a, b) => a.installedAt - b.installedAt);
+}
+
+/** Installs that started and did not finish (cancelled, failed resumably, tab closed); install resumes them. */
+export async function listInstallRecords(): Promise<InstallRecord[]> {
+  return values<InstallRecord>(stores().installs);
 }
 
 export async function getModel(modelId: string): Promise<InstalledModel | undefined> {
