@@ -11,20 +11,11 @@
  * - numbers are taken as given, never coerced from strings (a string where a number belongs is a 422).
  */
 import { z } from 'zod';
+import { IMAGE_SIZE_PRESETS, type ImageSizePreset } from '../core/image-size-presets.ts';
 import type { GenerationRequest } from '../pipeline/text-to-image.ts';
 import { ValidationError, type ValidationIssue } from './api-errors.ts';
 
-/** fal toolkit IMAGE_SIZE_PRESETS (width × height). */
-export const IMAGE_SIZE_PRESETS = {
-  square_hd: { width: 1024, height: 1024 },
-  square: { width: 512, height: 512 },
-  portrait_4_3: { width: 768, height: 1024 },
-  portrait_16_9: { width: 576, height: 1024 },
-  landscape_4_3: { width: 1024, height: 768 },
-  landscape_16_9: { width: 1024, height: 576 },
-} as const satisfies Record<string, { width: number; height: number }>;
-
-export type ImageSizePreset = keyof typeof IMAGE_SIZE_PRESETS;
+export { IMAGE_SIZE_PRESETS, type ImageSizePreset };
 const PRESET_NAMES = Object.keys(IMAGE_SIZE_PRESETS) as [ImageSizePreset, ...ImageSizePreset[]];
 
 export const MIN_SIDE = 256;

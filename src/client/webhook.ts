@@ -2,10 +2,12 @@
  * Webhook delivery: POST the JSON body to the URL, retrying with exponential back-off. Never throws: the
  * outcome is reported through `log` (a failed webhook is logged on the request, never fatal to it).
  *
- * A 2xx response ends delivery; 4xx other than 408/429 also ends it (the receiver refused this body, resending
- * it will not help); network errors, timeouts, 408, 429 and 5xx are retried. Receivers must be idempotent per
+ * A 2xx response ends delivery; a permanent status also ends it (the receiver refused this body, resending it
+ * will not help); network errors, timeouts and the retryable statuses (core/retryable-status.ts: 408, 425, 429,
+ * 5xx) are retried. Receivers must be idempotent per
  * request_id (a timeout can hide a delivered POST), as with the hosted service.
  */
+import { isRetryableStatus } from '../core/retryable-status.ts';
 import type { LogLevel, WebhookBody } from './queue-types.ts';
 
 export interface WebhookOptions {
@@ -41,7 +43,7 @@ export async function deliverWebhook(
         return true;
       }
       problem = `HTTP ${response.status}`;
-      retry = response.status >= 500 || response.status === 408 || response.status === 429;
+      retry = isRetryableStatus(response.status);
     } catch (e) {
       problem = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }

@@ -5,6 +5,7 @@
  *
  * The project's TypeScript lib has no WebGPU types, so the few members used are declared here.
  */
+import { formatBytes } from '../core/format-bytes.ts';
 
 /** The slice of GPUAdapter read here. */
 export interface GpuAdapterLike {
@@ -77,7 +78,7 @@ export async function probeWebGPU(gpu: GpuLike | undefined = (globalThis.navigat
 }
 
 export function formatAdapter(a: AdapterReport): string {
-  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  const mib = (n: number) => formatBytes(n, { unit: 'MiB', digits: 0 });
   return `${a.vendor || '?'}/${a.architecture || '?'}${a.isFallbackAdapter ? ' (fallback adapter)' : ''}, shader-f16 ${a.shaderF16 ? 'yes' : 'no'}, ` +
     `maxStorageBufferBindingSize ${mib(a.maxStorageBufferBindingSize)}, maxBufferSize ${mib(a.maxBufferSize)}`;
 }

@@ -20,7 +20,8 @@ import { ResumableHash } from './hashing.ts';
 import { digestFromHeaders } from './hub-api.ts';
 import { deleteWithPrefix, isQuotaError, keysWithPrefix, stores, type DownloadRecord, type ExpectedDigest } from './idb.ts';
 import { RateMeter, type ByteProgress } from './progress.ts';
-import { DEFAULT_RETRY, PermanentError, isRetryableStatus, withRetry, type RetryPolicy } from './retry.ts';
+import { isRetryableStatus } from '../core/retryable-status.ts';
+import { DEFAULT_RETRY, PermanentError, withRetry, type RetryPolicy } from './retry.ts';
 import { parseContentRange, planSlices, rangeHeader, type Slice } from './slices.ts';
 
 /** A counting semaphore: at most `limit` tasks run at once, the rest wait in FIFO order. */

@@ -6,11 +6,9 @@
  * Crossing the worker boundary: they are registered in core/sote-error.ts (bottom of this file), so
  * `instanceof` survives Comlink in every realm that loads this module.
  */
+import { formatBytes } from '../core/format-bytes.ts';
 import { registerErrorClasses, SoteError } from '../core/sote-error.ts';
 
-const MiB = 2 ** 20;
-/** Human size: GiB from 1 GiB up, else MiB (messages only; exact numbers are in `detail`). */
-const gib = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / MiB).toFixed(1)} MiB`);
 
 /** A descriptor (JSON or URL parameter) is malformed; `path` points at the offending field. */
 export class DescriptorError extends SoteError {
@@ -31,10 +29,10 @@ export class StorageQuotaError extends SoteError {
   constructor(readonly needed: number, readonly available: number, readonly usage: number, readonly quota: number, when: 'before' | 'during', options?: { cause?: unknown }) {
     super(
       when === 'before'
-        ? `not enough browser storage: the install needs about ${gib(needed)}, ${gib(available)} is free (${gib(usage)} of ${gib(quota)} used)`
-        : `browser storage ran out during the install (${gib(usage)} of ${gib(quota)} used, about ${gib(needed)} needed); nothing was kept`,
+        ? `not enough browser storage: the install needs about ${formatBytes(needed)}, ${formatBytes(available)} is free (${formatBytes(usage)} of ${formatBytes(quota)} used)`
+        : `browser storage ran out during the install (${formatBytes(usage)} of ${formatBytes(quota)} used, about ${formatBytes(needed)} needed); nothing was kept`,
       // The estimate can lag the writes that just failed (it may even show room): then ask for all it needs.
-      `free at least ${gib(needed > available ? needed - available : needed)}: delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
+      `free at least ${formatBytes(needed > available ? needed - available : needed)}: delete installed models or other site data, leave private browsing, or free disk space (the browser sizes the quota from free disk), or choose a smaller precision`,
       { needed, available, usage, quota, when },
       options,
     );

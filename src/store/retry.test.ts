@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffCeiling, isRetryableStatus, PermanentError, withRetry, type RetryPolicy } from './retry.ts';
+import { backoffCeiling, PermanentError, withRetry, type RetryPolicy } from './retry.ts';
 
 const policy: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 300 };
 
@@ -45,10 +45,5 @@ describe('retry with exponential back-off', () => {
     }, { attempts: 10, baseDelayMs: 60_000, maxDelayMs: 60_000 }, { signal: ac.signal, random: () => 1 });
     setTimeout(() => ac.abort(new Error('user cancelled')), 10);
     await expect(p).rejects.toThrow('user cancelled');
-  });
-
-  it('classifies HTTP statuses', () => {
-    expect([408, 429, 500, 503].every(isRetryableStatus)).toBe(true);
-    expect([400, 401, 403, 404, 416].some(isRetryableStatus)).toBe(false);
   });
 });

@@ -17,16 +17,12 @@ export function backoffCeiling(policy: RetryPolicy, retry: number): number {
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
 }
 
-/** Errors that retrying cannot fix (HTTP 4xx except 408/429, integrity, quota); everything else is retried. */
+/** Errors that retrying cannot fix (HTTP statuses core/retryable-status.ts calls permanent, integrity, quota); everything else is retried. */
 export class PermanentError extends Error {
   constructor(readonly error: Error) {
     super(error.message);
     this.name = 'PermanentError';
   }
-}
-
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 export interface RetryHooks {

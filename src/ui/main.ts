@@ -7,7 +7,8 @@ import { SoteError, type InstalledModelInfo, type LoadRequest } from '../client/
 import { encodePngWithParameters, readPngParameters, type GenerationParameters } from '../client/image-files.ts';
 import { downloadBlob, h } from './dom.ts';
 import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './history.ts';
-import { formatBytes, ModelsPanel } from './models.ts';
+import { formatBytes } from '../core/format-bytes.ts';
+import { ModelsPanel } from './models.ts';
 import { ProgressView } from './progress.ts';
 import '../offline/register.ts'; // service worker in production builds only: offline app shell + COOP/COEP (src/offline/)
 import { installSote } from '../client/sote.ts';

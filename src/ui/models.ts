@@ -16,6 +16,7 @@ import {
   type ModelDescriptor, type PendingInstall, type Precision, type Recommendation,
 } from '../client/protocol.ts';
 import { credentialsFor } from '../client/generator-runner.ts';
+import { formatBytes } from '../core/format-bytes.ts';
 import { fetchDescriptor, hubFromUrl, modelFromUrl, SOTEDIFFUSION_V2 } from '../store/catalogue.ts';
 import { withHub } from '../store/descriptor.ts';
 // Imported for their side effect too: registering the store's error classes keeps `instanceof` across Comlink.
@@ -25,14 +26,6 @@ import { downloadBlob, h } from './dom.ts';
 const HUB_KEY = 'sote-hub';
 const TOKEN_KEY = 'sote-hub-token';
 const PRECISIONS: Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
-
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined) return '?';
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 function formatEta(s: number | undefined): string {
   if (s === undefined) return 'ETA ?';

@@ -11,6 +11,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
+import { IMAGE_SIZE_PRESETS, isImageSizePreset } from '../../core/image-size-presets.ts';
 import { createNodeEngine, NODE_ENGINE_BACKENDS } from '../../engine/node-engine.ts';
 import { directoryPackageReader } from '../../pipeline/package-reader-node.ts';
 import { encodePngWithParameters, type GenerationParameters } from '../../pipeline/png.ts';
@@ -24,16 +25,6 @@ const USAGE =
   '[--second-stage-steps 10] [--guidance-scale 8] [--second-stage-guidance-scale 2] ' +
   '[--image-size square_hd|square|portrait_4_3|portrait_16_9|landscape_4_3|landscape_16_9|WxH] [--seed N] ' +
   '[--num-images 1] [--sampler official|diffusers] [--long-prompt] [--backend node|wasm] --out img.png';
-
-/** fal toolkit IMAGE_SIZE_PRESETS, width × height (spec §10.5). */
-export const IMAGE_SIZE_PRESETS: Readonly<Record<string, { width: number; height: number }>> = {
-  square_hd: { width: 1024, height: 1024 },
-  square: { width: 512, height: 512 },
-  portrait_4_3: { width: 768, height: 1024 },
-  portrait_16_9: { width: 576, height: 1024 },
-  landscape_4_3: { width: 1024, height: 768 },
-  landscape_16_9: { width: 1024, height: 576 },
-};
 
 /** fal-ai/stable-cascade/sote-diffusion defaults (spec §7.4). */
 export const HOSTED_DEFAULTS = {
@@ -54,8 +45,7 @@ export const SAMPLER_LABELS: Readonly<Record<SamplerPresetName, string>> = {
 
 /** A preset name or WxH (positive integers, ≤ 14142 as in the newer fal toolkit). */
 export function parseImageSize(value: string): { width: number; height: number } {
-  const preset = IMAGE_SIZE_PRESETS[value];
-  if (preset) return { ...preset };
+  if (isImageSizePreset(value)) return { ...IMAGE_SIZE_PRESETS[value] };
   const m = /^(\d+)[x×](\d+)$/.exec(value);
   const size = m && { width: Number(m[1]), height: Number(m[2]) };
   if (!size || size.width < 1 || size.height < 1 || size.width > 14142 || size.height > 14142) {

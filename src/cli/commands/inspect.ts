@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { detectKind, presetFor } from '../../models/detect.ts';
 import { MANIFEST_FILE, parseManifest } from '../../models/model-package.ts';
 import { ONNX_PROTO_SUBSET } from '../../onnx/onnx-schema.ts';
@@ -15,7 +16,7 @@ import { UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 
 const USAGE = 'npm run cli -- inspect <file.safetensors | file.onnx | package-dir | manifest.json>';
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+const mib = (n: number) => formatBytes(n, { unit: 'MiB' });
 
 async function inspectSafetensors(path: string): Promise<void> {
   const f = await SafetensorsFile.open(fileSource(path));

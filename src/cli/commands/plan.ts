@@ -2,6 +2,7 @@
  * `plan`: weight bytes per precision and estimated peak activation memory of the released networks at
  * 1024×1024 and 1024×1536 (the SoteDiffusion default), from configs alone — no weight is allocated.
  */
+import { formatBytes } from '../../core/format-bytes.ts';
 import { STAGE_B_PRESETS, STAGE_C_PRESETS } from '../../models/cascade-config.ts';
 import { CLIP_BIGG_TEXT_PRESET } from '../../models/clip-text.ts';
 import { PRECISIONS } from '../../models/model-context.ts';
@@ -12,7 +13,7 @@ import { parseCli } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 
 const USAGE = 'npm run cli -- plan [--images N]';
-const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+const gib = (n: number) => formatBytes(n, { unit: 'GiB' });
 
 const NETWORKS: { label: string; model: AnyModelConfig }[] = [
   { label: 'CLIP ViT-bigG text', model: { kind: 'clip_text', config: CLIP_BIGG_TEXT_PRESET } },
