@@ -1,6 +1,9 @@
 /**
  * `import { sote } from '…/client'` — the hosted client's surface on the user's own GPU (docs/api-contract.md).
  * Moving from the hosted client: `import { fal } from '@fal-ai/client'` → `import { fal } from '…/client'`.
+ *
+ * Everything here comes from modules of src/client (the dependency check allows this file nothing else): callers
+ * name the client's types (LoadRequest, ModelDescriptor, WorkerEvent…) and never import a lower layer.
  */
 export { createSoteClient, defaultSoteClient, fal, installSote, KNOWN_ENDPOINTS, sote, SOTE_DIFFUSION_ENDPOINT } from './sote.ts';
 export type { EndpointId, RequestOptions, SoteClient, SoteClientOptions, SoteConfig, SoteQueue, StatusOptions, SubscribeOptions, SubscribeToStatusOptions } from './sote.ts';
@@ -8,6 +11,9 @@ export { ApiError, RequestNotFoundError, UnknownEndpointError, ValidationError, 
 export { IMAGE_SIZE_PRESETS, inputSchema, parseInput, type ImageSizePreset, type SoteInput, type SoteInputParams } from './input-schema.ts';
 export type * from './queue-types.ts';
 export { CREDENTIAL_ORIGINS, demoModelSource, GeneratorRunner, installedModelSource, type InstalledModelSourceOptions, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';
-export { SOTEDIFFUSION_V2, tinyDemoDescriptor } from '../store/catalogue.ts';
+export {
+  DescriptorError, DownloadError, fetchDescriptor, IntegrityError, SOTEDIFFUSION_V2, StorageQuotaError, tinyDemoDescriptor, type ModelDescriptor,
+} from './model-catalogue.ts';
 export { indexedDbRequestStore, type RequestStore } from './request-store.ts';
-export { DeviceLostError, GenerationCancelledError, ModelLoadError, SafetyCheckerUnavailableError, SoteError, WebGPUUnavailableError } from './errors.ts';
+export { DeviceLostError, GenerationCancelledError, ModelLoadError, SafetyCheckerUnavailableError, SoteError, WebGPUUnavailableError, type ErrorDetail } from './errors.ts';
+export type { GeneratorClient, LoadOptions, LoadRequest, Residency, WorkerEvent } from './protocol.ts';

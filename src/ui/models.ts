@@ -17,10 +17,8 @@ import {
 } from '../client/protocol.ts';
 import { credentialsFor } from '../client/generator-runner.ts';
 import { formatBytes } from '../core/format-bytes.ts';
-import { fetchDescriptor, hubFromUrl, modelFromUrl, SOTEDIFFUSION_V2 } from '../store/catalogue.ts';
-import { withHub } from '../store/descriptor.ts';
-// Imported for their side effect too: registering the store's error classes keeps `instanceof` across Comlink.
-import { DownloadError, IntegrityError, StorageQuotaError } from '../store/errors.ts';
+// Imported for its side effect too: registering the store's error classes keeps `instanceof` across Comlink.
+import { DownloadError, fetchDescriptor, hubFromUrl, IntegrityError, modelFromUrl, modelIdFor, SOTEDIFFUSION_V2, StorageQuotaError, withHub } from '../client/model-catalogue.ts';
 import { downloadBlob, h } from './dom.ts';
 
 const HUB_KEY = 'sote-hub';
@@ -39,8 +37,6 @@ export function formatProgress(p: ByteProgress): string {
   return `${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)} · ${formatBytes(p.bytesPerSecond)}/s · ${formatEta(p.etaSeconds)}`;
 }
 
-/** Store id of a descriptor at a precision — the same rule as src/store/install.ts modelIdFor. */
-const storeId = (d: ModelDescriptor, p: Precision) => `${d.id}@${p}`;
 
 export interface ModelsPanelOptions {
   client: () => GeneratorClient;
@@ -175,7 +171,7 @@ export class ModelsPanel {
         ...offered.map((p) => h('option', { value: p }, `${p} — ${d.sizes[p] !== undefined ? formatBytes(d.sizes[p]) : 'size unknown'}${p === recommended ? ' (recommended here)' : ''}`)));
       select.value = offered.includes(recommended) ? recommended : offered[0];
       const button = h('button', { type: 'button', class: 'install', 'data-model': d.id, disabled: this.busy }, '');
-      const label = () => { button.textContent = this.pending.some((p) => p.modelId === storeId(d, select.value as Precision)) ? 'Resume' : 'Install'; };
+      const label = () => { button.textContent = this.pending.some((p) => p.modelId === modelIdFor(d, select.value as Precision)) ? 'Resume' : 'Install'; };
       label();
       select.addEventListener('change', label);
       button.addEventListener('click', () => void this.install(d, select.value as Precision));
