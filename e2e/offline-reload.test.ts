@@ -86,7 +86,8 @@ describe('offline reload (production build + service worker)', () => {
     const urls = manifest.entries.map((e) => e.url);
     expect(urls).toContain('/index.html');
     expect(urls.some((u) => /^\/assets\/generator\.worker-.*\.js$/.test(u))).toBe(true);
-    expect(urls.some((u) => /^\/assets\/ort-wasm-simd-threaded.*\.wasm$/.test(u))).toBe(true);
+    // Both onnxruntime-web builds (src/engine/ort-web-loader.ts): JSPI where the browser has it, asyncify otherwise.
+    for (const build of ['jspi', 'asyncify']) expect(urls.some((u) => new RegExp(`^/assets/ort-wasm-simd-threaded\\.${build}-.*\\.wasm$`).test(u))).toBe(true);
     for (const f of ['manifest.json', 'stage_c.onnx', 'stage_c.onnx.data.0', 'tokenizer/vocab.json']) expect(urls).toContain(`/models/tiny-demo/${f}`);
     expect(urls).not.toContain('/sw.js');
     expect(urls).not.toContain('/_headers');

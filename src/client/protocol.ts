@@ -14,6 +14,7 @@
 import * as Comlink from 'comlink';
 import type { AdapterReport, BackendPreference, BrowserBackend } from '../engine/webgpu-adapter.ts';
 import type { Recommendation, Residency } from '../engine/placement.ts';
+import type { OrtWebBuild, OrtWebBuildPreference } from '../engine/ort-web-loader.ts';
 import type { PipelineEvent } from '../pipeline/events.ts';
 import type { GenerationRequest, GenerationResult } from '../pipeline/text-to-image.ts';
 import { registerErrorTransfer } from './errors.ts';
@@ -66,6 +67,11 @@ export interface LoadOptions {
    */
   stageATileSize?: number;
   /**
+   * onnxruntime-web build: 'auto' (default) takes JSPI where the browser has `WebAssembly.Suspending`, else
+   * asyncify. A worker runs one build for its life; asking it for the other fails (tests use a new worker).
+   */
+  ortBuild?: OrtWebBuildPreference;
+  /**
    * The safety checker that belongs to this model: a transformers.js image-classification folder
    * (config.json, preprocessor_config.json, onnx/model.onnx) at `${modelBase}${modelId}/`. Loaded on the first
    * generation that enables it, never otherwise. Without it, an installed model (`modelId`) whose manifest has
@@ -82,6 +88,8 @@ export interface LoadResult {
   /** onnxruntime-web WASM threads (also used by WebGPU sessions for CPU-side kernels). */
   wasmThreads: number;
   crossOriginIsolated: boolean;
+  /** Which onnxruntime-web build runs the sessions (src/engine/ort-web-loader.ts); optional for older fakes. */
+  ortBuild?: OrtWebBuild;
   model: { name: string; precision: string; totalBytes: number };
   /** The residency used (requested, or the worker's rule). Optional only so older fakes still type-check. */
   residency?: Residency;
