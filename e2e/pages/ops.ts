@@ -9,7 +9,7 @@ import { gelu, layerNormLastAxis } from '../../src/onnx/ops.ts';
 import { serializeToMemory } from '../../src/onnx/serialize.ts';
 import { ModelContext } from '../../src/models/model-context.ts';
 import { multiHeadAttention, rEmbedding } from '../../src/models/cascade-blocks.ts';
-import { TorchGenerator } from '../../src/pipeline/torch-generator.ts';
+import { TorchGenerator } from '../../src/core/torch-generator.ts';
 
 export interface OpAccuracy {
   name: string;

@@ -18,7 +18,7 @@ import type { Precision } from './model-context.ts';
 import { buildForPackage, buildModel, type AnyModelConfig, type ModelBuildOptions } from './registry.ts';
 import type { StageAConfig } from './stage-a.ts';
 import type { WeightSource } from './weight-source.ts';
-import { TorchGenerator } from '../pipeline/torch-generator.ts';
+import { TorchGenerator } from '../core/torch-generator.ts';
 
 export const DEMO_MODEL_NAME = 'tiny-demo';
 /** The demo's safety checker folder next to it under /models/ (a tiny classifier that flags bright images). */

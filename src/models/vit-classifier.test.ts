@@ -10,7 +10,7 @@ import { compileInMemory } from './compile.ts';
 import { randomWeightSource } from './demo-model.ts';
 import { WeightMismatchError } from './errors.ts';
 import { mapWeightSource, type WeightSource } from './weight-source.ts';
-import { TorchGenerator } from '../pipeline/torch-generator.ts';
+import { TorchGenerator } from '../core/torch-generator.ts';
 import { TINY_NSFW_CONFIG, TINY_NSFW_GAIN, tinyNsfwClassifierFiles, tinyNsfwProbability, vitPreprocessorConfig } from './tiny-classifier.ts';
 import { bytesSource } from '../weights/byte-source.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';

@@ -15,7 +15,7 @@ import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/g
 import type { SafetensorsFile } from '../weights/safetensors.ts';
 import { loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice } from './device-sampler.ts';
 import { samplerPreset } from './samplers/presets.ts';
-import { TorchGenerator } from './torch-generator.ts';
+import { TorchGenerator } from '../core/torch-generator.ts';
 
 async function engineFor(backend: Exclude<Backend, 'webgpu'>): Promise<OrtEngine> {
   const ort = backend === 'node' ? await import('onnxruntime-node') : await import('onnxruntime-web');

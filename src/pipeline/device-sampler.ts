@@ -8,7 +8,7 @@ import type { EngineSession, OrtEngine } from '../engine/ort-engine.ts';
 import { buildSamplerStepGraph, compileWeightless } from '../models/pipeline-graphs.ts';
 import { createStageSampler, type SamplerConfig } from './samplers/presets.ts';
 import type { StepGraphKind } from './samplers/stage-sampler.ts';
-import { shapeNumel } from './torch-generator.ts';
+import { shapeNumel } from '../core/torch-generator.ts';
 
 /** The weightless step graphs, compiled on first use (one per graph kind and guidance). */
 export class SamplerGraphs {

@@ -12,7 +12,7 @@ import { latentSizes } from '../models/latent-size.ts';
 import { memoryPackageReader } from './package-reader.ts';
 import { isPreviewStep, LatentPreviewer } from './preview.ts';
 import { TextToImagePipeline, type GenerationRequest } from './text-to-image.ts';
-import { TorchGenerator } from './torch-generator.ts';
+import { TorchGenerator } from '../core/torch-generator.ts';
 
 const nodeEngine = async () => new OrtEngine((await import('onnxruntime-node')) as unknown as OrtModule, 'node');
 

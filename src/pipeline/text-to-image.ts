@@ -30,7 +30,7 @@ import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './sam
 import { StageADecoder, type StageATiling } from './tiled-decode.ts';
 import { isPreviewStep, LatentPreviewer, validatePreviewOptions, type PreviewOptions } from './preview.ts';
 import { buildInsertAxis1Graph } from '../models/tile-graphs.ts';
-import { TorchGenerator, type TorchSeed } from './torch-generator.ts';
+import { TorchGenerator, type TorchSeed } from '../core/torch-generator.ts';
 
 export interface GenerationRequest {
   prompt: string;

@@ -6,7 +6,7 @@ import { compileInMemory } from '../models/compile.ts';
 import { DEMO_COMPONENTS, randomWeightSource } from '../models/demo-model.ts';
 import { buildStageADecoder, parseStageAConfig, STAGE_A_PRESET, type StageAConfig } from '../models/stage-a.ts';
 import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
-import { TorchGenerator } from './torch-generator.ts';
+import { TorchGenerator } from '../core/torch-generator.ts';
 import { planStageATiles, stageALargestTensorBytes, stageAReceptiveRadius, StageADecoder, tileSpans, type StageATiling } from './tiled-decode.ts';
 
 const DEMO_STAGE_A = DEMO_COMPONENTS.find((c) => c.kind === 'stage_a')!.config as StageAConfig;

@@ -31,7 +31,7 @@ import { loadOrtModule, NODE_ENGINE_BACKENDS, type NodeEngineBackend } from '../
 import { compileInMemory } from '../../models/compile.ts';
 import { DEMO_COMPONENTS, randomWeightSource } from '../../models/demo-model.ts';
 import { buildModel, parseModelConfig, type AnyModelConfig } from '../../models/registry.ts';
-import { shapeNumel, TorchGenerator } from '../../pipeline/torch-generator.ts';
+import { shapeNumel, TorchGenerator } from '../../core/torch-generator.ts';
 import { oneOf, parseCli, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encodeSafetensors, type TensorToWrite } from '../../weights/safetensors-writer.ts';
-import { TorchGenerator } from '../../pipeline/torch-generator.ts';
+import { TorchGenerator } from '../../core/torch-generator.ts';
 import type { CliCommand } from '../command.ts';
 
 const USAGE = 'usage: npm run cli -- randn --seed S --shape D0,D1,… [--shape …] --out FILE.safetensors';

@@ -22,7 +22,7 @@ import { compileInMemory } from '../../models/compile.ts';
 import { buildModel, MODEL_IO, parseModelConfig } from '../../models/registry.ts';
 import { loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice } from '../../pipeline/device-sampler.ts';
 import type { GdfSamplerConfig } from '../../pipeline/samplers/presets.ts';
-import { shapeNumel, TorchGenerator } from '../../pipeline/torch-generator.ts';
+import { shapeNumel, TorchGenerator } from '../../core/torch-generator.ts';
 import { relMaxDiff } from '../../testing/golden.ts';
 import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TorchGenerator } from '../torch-generator.ts';
+import { TorchGenerator } from '../../core/torch-generator.ts';
 import {
   diffusersAlphaCumprod, diffusersStep, diffusersStepCoefficients, diffusersTimesteps, diffusersUsesCfg,
 } from './diffusers-sampler.ts';

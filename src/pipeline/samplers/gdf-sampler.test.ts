@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { haveGolden, maxAbsDiff, openGolden, readGoldenJson, relMaxDiff } from '../../testing/golden.ts';
 import type { SafetensorsFile } from '../../weights/safetensors.ts';
-import { TorchGenerator } from '../torch-generator.ts';
+import { TorchGenerator } from '../../core/torch-generator.ts';
 import { gdfGuidance, gdfStep, lerpF32, stdAllF32 } from './gdf-sampler.ts';
 import { samplerPreset } from './presets.ts';
 import { sampleStage, type ModelCall, type StepInfo } from './sample-stage.ts';

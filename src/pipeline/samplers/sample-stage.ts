@@ -8,7 +8,7 @@
  * including the last; LCM: every step but the last; DPM++(2M): none). A pipeline sharing one generator between
  * Stage C and Stage B therefore reproduces PyTorch's global-generator stream: C init, C steps…, B init, B steps….
  */
-import { shapeNumel } from '../torch-generator.ts';
+import { shapeNumel } from '../../core/torch-generator.ts';
 import { createStageSampler, type SamplerConfig } from './presets.ts';
 import type { SamplerStepResult } from './stage-sampler.ts';
 
