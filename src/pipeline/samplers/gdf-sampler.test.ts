@@ -3,7 +3,7 @@
  * stepI.model_out is fed back as the model output and stepI.noise (or a TorchGenerator seeded 1030) as the noise.
  */
 import { describe, expect, it } from 'vitest';
-import { haveGolden, maxAbsDiff, openGolden, readGoldenJson, relMaxDiff } from '../../testing/golden.ts';
+import { maxAbsDiff, needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../../testing/golden.ts';
 import type { SafetensorsFile } from '../../weights/safetensors.ts';
 import { TorchGenerator } from '../../core/torch-generator.ts';
 import { gdfGuidance, gdfStep, lerpF32, stdAllF32 } from './gdf-sampler.ts';
@@ -75,8 +75,7 @@ describe('gdf sampler pieces', () => {
 
 describe('gdf sampler vs golden trajectories', () => {
   for (const stage of ['stage_c', 'stage_b'] as const) {
-    it(`${stage}: recorded model_out + recorded noise reproduce pred, x0, x, final.sampled and model_r`, async () => {
-      if (!haveGolden(FILES[stage]) || !haveGolden('sampling.json')) return;
+    it(`${stage}: recorded model_out + recorded noise reproduce pred, x0, x, final.sampled and model_r`, needsGolden(FILES[stage], 'sampling.json'), async () => {
       const s = (await readGoldenJson<SamplingJson>('sampling.json'))[stage];
       const file = await openGolden(FILES[stage]);
       // The noise callback is synchronous, so the recorded draws are loaded first and served in order.
@@ -111,8 +110,8 @@ describe('gdf sampler vs golden trajectories', () => {
     });
   }
 
-  it('TorchGenerator(1030) shared by Stage C then Stage B reproduces x_init and every step noise', async () => {
-    if (!haveGolden(FILES.stage_c) || !haveGolden(FILES.stage_b) || !haveGolden('sampling.json')) return;
+  const golden = needsGolden(FILES.stage_c, FILES.stage_b, 'sampling.json');
+  it('TorchGenerator(1030) shared by Stage C then Stage B reproduces x_init and every step noise', golden, async () => {
     const json = await readGoldenJson<SamplingJson>('sampling.json');
     const gen = new TorchGenerator(1030);
     let worstNoise = 0;
