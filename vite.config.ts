@@ -25,6 +25,8 @@ export default defineConfig({
   appType: 'mpa',
   optimizeDeps: { exclude: ['onnxruntime-web'], include: ['@huggingface/transformers'] },
   test: {
+    // `golden`: the test reads ../shared/golden (src/testing/golden.ts needsGolden); skipped when a file is missing.
+    tags: [{ name: 'golden', description: 'reads reference files from ../shared/golden (SOTE_GOLDEN_DIR)' }],
     projects: [
       {
         extends: true,

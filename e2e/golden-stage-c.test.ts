@@ -3,15 +3,14 @@
  * onnxruntime-web on WASM and on WebGPU (SwiftShader when there is no GPU), in a module Worker.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { GOLDEN_DIR, haveGolden } from '../src/testing/golden.ts';
+import { GOLDEN_DIR, needsGolden } from '../src/testing/golden.ts';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
 import type { GoldenEp, GoldenOptions, GoldenResult, GoldenUrls } from './pages/golden.ts';
 
 const FILES = ['stage_c_config.json', 'stage_c_weights.safetensors', 'stage_c_forward.safetensors'];
-const present = FILES.every((f) => haveGolden(f));
 
-describe.skipIf(!present)('golden Stage C compiled and run in the browser', () => {
+describe('golden Stage C compiled and run in the browser', needsGolden(...FILES), () => {
   let vite: RunningVite | undefined;
   let files: StaticServer | undefined;
   let browser: BrowserSession | undefined;

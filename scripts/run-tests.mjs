@@ -46,9 +46,16 @@ function vitest(project) {
     totals.failed += 1;
     return;
   }
-  const passed = report.numPassedTests ?? 0;
-  const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-  let failed = report.numFailedTests ?? 0;
+  // Counted from the per-test statuses: vitest's numPendingTests also counts tests still queued or running,
+  // which are not skipped. A skipped test (it.skip, skipIf, needsGolden without the golden folder) or a todo is
+  // skipped; a test that never finished is a failure.
+  const statuses = (report.testResults ?? []).flatMap((file) => (file.assertionResults ?? []).map((a) => a.status));
+  const count = (...wanted) => statuses.filter((s) => wanted.includes(s)).length;
+  const passed = count('passed');
+  const skipped = count('skipped', 'todo');
+  const unfinished = statuses.length - passed - skipped - count('failed');
+  if (unfinished > 0) console.log(`vitest ${project}: ${unfinished} test(s) never finished; counted as failures`);
+  let failed = count('failed') + unfinished;
   // A file that failed without a failing test (import error, crash in a hook) is one failure.
   for (const file of report.testResults ?? []) {
     const failedInFile = (file.assertionResults ?? []).filter((a) => a.status === 'failed').length;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { haveGolden, maxAbsDiff, openGolden } from '../testing/golden.ts';
+import { maxAbsDiff, needsGolden, openGolden } from '../testing/golden.ts';
 import { normalizeSeed, TorchGenerator } from './torch-generator.ts';
 
 const RNG = 'rng_torch_cpu.safetensors';
@@ -62,8 +62,7 @@ describe('TorchGenerator', () => {
     expect(next).toBe(ref.random());
   });
 
-  it('matches every randn.scalar.* and rand.* golden entry within 1e-6', async () => {
-    if (!haveGolden(RNG)) return;
+  it('matches every randn.scalar.* and rand.* golden entry within 1e-6', needsGolden(RNG), async () => {
     const file = await openGolden(RNG);
     let checked = 0;
     const entries = new Set<string>();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner } from '../engine/node-runner.ts';
 import { f32Tensor, type HostTensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { bytesSource } from '../weights/byte-source.ts';
 import { float32ArrayToFloat16 } from '../weights/float16.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';
@@ -41,8 +41,8 @@ async function toDiffusers(file: SafetensorsFile, stage: 'c' | 'b', half: boolea
 
 describe('checkpoint naming', () => {
   for (const stage of ['c', 'b'] as const) {
-    it(`Stage ${stage.toUpperCase()} in diffusers naming gives the official output (fp32 and fp16 storage)`, async () => {
-      if (!haveGolden(`stage_${stage}_forward.safetensors`)) return;
+    const golden = needsGolden(`stage_${stage}_forward.safetensors`, `stage_${stage}_weights.safetensors`, `stage_${stage}_config.json`);
+    it(`Stage ${stage.toUpperCase()} in diffusers naming gives the official output (fp32 and fp16 storage)`, golden, async () => {
       const official = await openGolden(`stage_${stage}_weights.safetensors`);
       const io = await openGolden(`stage_${stage}_forward.safetensors`);
       const prefix = stage === 'c' ? '' : 'misaligned.';
@@ -65,8 +65,8 @@ describe('checkpoint naming', () => {
     });
   }
 
-  it('lists every missing, unexpected and mis-shaped tensor of a wrong checkpoint in one error', async () => {
-    if (!haveGolden('stage_c_weights.safetensors')) return;
+  const golden = needsGolden('stage_c_config.json', 'stage_b_weights.safetensors');
+  it('lists every missing, unexpected and mis-shaped tensor of a wrong checkpoint in one error', golden, async () => {
     const ctx = buildStageC(parseStageCConfig(await readGoldenJson('stage_c_config.json')));
     const stageB = checkpointSource([await openGolden('stage_b_weights.safetensors')], 'stage_b');
     const mismatch = (() => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner, type NodeBackend } from '../engine/node-runner.ts';
 import { i64Tensor, type HostTensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { checkpointSource } from './checkpoint-source.ts';
 import {
   buildClipTextEncoder,
@@ -11,6 +11,8 @@ import {
   type ClipTextBuildOptions,
 } from './clip-text.ts';
 import { compileInMemory } from './compile.ts';
+
+const golden = needsGolden('clip/text_encoder_config.json', 'clip/text_encoder_weights.safetensors', 'clip/text_encoder_forward.safetensors');
 
 const OUTPUTS = ['hidden_states_last_layer', 'last_hidden_state', 'pooled_output', 'text_embeds'] as const;
 
@@ -46,24 +48,20 @@ describe('CLIP text encoder vs Hugging Face CLIPTextModelWithProjection', () => 
   for (const backend of ['node', 'wasm'] as const) {
     for (const fused of [false, true]) {
       const mode = fused ? 'MultiHeadAttention' : 'MatMul/Softmax';
-      it(`masked outputs on ${backend} (${mode})`, async () => {
-        if (!haveGolden('clip', 'text_encoder_forward.safetensors')) return;
+      it(`masked outputs on ${backend} (${mode})`, golden, async () => {
         await compareAll(backend, { fusedAttention: fused }, false, mode, 1e-4);
       });
-      it(`all-ones mask equals HF without mask on ${backend} (${mode})`, async () => {
-        if (!haveGolden('clip', 'text_encoder_forward.safetensors')) return;
+      it(`all-ones mask equals HF without mask on ${backend} (${mode})`, golden, async () => {
         await compareAll(backend, { fusedAttention: fused }, true, mode, 1e-4);
       });
     }
   }
 
-  it('fp16 weights on node stay within 1e-2 of the golden', async () => {
-    if (!haveGolden('clip', 'text_encoder_forward.safetensors')) return;
+  it('fp16 weights on node stay within 1e-2 of the golden', golden, async () => {
     await compareAll('node', { precision: 'fp16' }, false, 'fp16', 1e-2);
   });
 
-  it('the padding mask changes only padding positions (golden row 1: EOS at 14)', async () => {
-    if (!haveGolden('clip', 'text_encoder_forward.safetensors')) return;
+  it('the padding mask changes only padding positions (golden row 1: EOS at 14)', golden, async () => {
     const masked = (await runGolden('node', {}, false)).out.hidden_states_last_layer.data as Float32Array;
     const open = (await runGolden('node', {}, true)).out.hidden_states_last_layer.data as Float32Array;
     const H = 16;
@@ -81,11 +79,12 @@ describe('CLIP text encoder vs Hugging Face CLIPTextModelWithProjection', () => 
     expect(clipTextParameterCount(CLIP_BIGG_TEXT_PRESET)).toBe(694_659_840);
   });
 
-  it('parses HF config.json variants', async () => {
-    if (haveGolden('clip', 'text_encoder_config.json')) {
-      const c = parseClipTextConfig(await readGoldenJson('clip', 'text_encoder_config.json'));
-      expect(c).toEqual({ ...CLIP_BIGG_TEXT_PRESET, hidden_size: 16, intermediate_size: 64, num_attention_heads: 2, num_hidden_layers: 3, projection_dim: 24 });
-    }
+  it('parses the golden text_encoder_config.json', needsGolden('clip/text_encoder_config.json'), async () => {
+    const c = parseClipTextConfig(await readGoldenJson('clip', 'text_encoder_config.json'));
+    expect(c).toEqual({ ...CLIP_BIGG_TEXT_PRESET, hidden_size: 16, intermediate_size: 64, num_attention_heads: 2, num_hidden_layers: 3, projection_dim: 24 });
+  });
+
+  it('parses HF config.json variants', () => {
     // A full CLIPConfig: its text_config is used.
     expect(parseClipTextConfig({ text_config: { ...CLIP_BIGG_TEXT_PRESET, architectures: ['x'] }, vision_config: {} })).toEqual(CLIP_BIGG_TEXT_PRESET);
     expect(parseClipTextConfig({ hidden_act: 'quick_gelu' }).hidden_act).toBe('quick_gelu');

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner } from '../engine/node-runner.ts';
 import { f32Tensor, type HostTensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { dequantizeBlockwise, quantizeBlockwise } from '../weights/quantize.ts';
 import { parseStageCConfig } from './cascade-config.ts';
 import { checkpointSource } from './checkpoint-source.ts';
@@ -31,8 +31,8 @@ function dequantizedSource(src: WeightSource, names: Set<string>, bits: 4 | 8): 
 describe('block-quantized linear layers', () => {
   for (const precision of ['int8', 'int4'] as const) {
     for (const backend of ['node', 'wasm'] as const) {
-      it(`Stage C ${precision} on ${backend} equals fp32 on the dequantized weights`, async () => {
-        if (!haveGolden('stage_c_forward.safetensors')) return;
+      const golden = needsGolden('stage_c_config.json', 'stage_c_weights.safetensors', 'stage_c_forward.safetensors');
+      it(`Stage C ${precision} on ${backend} equals fp32 on the dequantized weights`, golden, async () => {
         const config = parseStageCConfig(await readGoldenJson('stage_c_config.json'));
         const source = checkpointSource([await openGolden('stage_c_weights.safetensors')], 'stage_c');
         const io = await openGolden('stage_c_forward.safetensors');

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner } from '../engine/node-runner.ts';
 import { f32Tensor, type HostTensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { parseStageBConfig, parseStageCConfig, STAGE_B_PRESETS, STAGE_C_PRESETS } from './cascade-config.ts';
 import { checkpointSource } from './checkpoint-source.ts';
 import { compileInMemory } from './compile.ts';
@@ -14,8 +14,8 @@ import { buildStageC } from './stage-c.ts';
 
 describe('split conditioning', () => {
   for (const stage of ['c', 'b'] as const) {
-    it(`Stage ${stage.toUpperCase()}: conditioning + step = full forward (golden)`, async () => {
-      if (!haveGolden(`stage_${stage}_forward.safetensors`)) return;
+    const golden = needsGolden('stage_c_config.json', 'stage_b_config.json', `stage_${stage}_weights.safetensors`, `stage_${stage}_forward.safetensors`);
+    it(`Stage ${stage.toUpperCase()}: conditioning + step = full forward (golden)`, golden, async () => {
       const configC = parseStageCConfig(await readGoldenJson('stage_c_config.json'));
       const configB = parseStageBConfig(await readGoldenJson('stage_b_config.json'));
       const build = (part: 'full' | 'step' | 'conditioning') => (stage === 'c' ? buildStageC(configC, { part }) : buildStageB(configB, { part }));

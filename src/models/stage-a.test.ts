@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner, type NodeBackend } from '../engine/node-runner.ts';
 import { f32Tensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { checkpointSource } from './checkpoint-source.ts';
 import { compileInMemory } from './compile.ts';
 import { WeightMismatchError } from './errors.ts';
@@ -16,6 +16,8 @@ import {
 } from './stage-a.ts';
 import { mapWeightSource } from './weight-source.ts';
 
+const decodeFiles = needsGolden('stage_a_config.json', 'stage_a_weights.safetensors', 'stage_a_decode.safetensors');
+
 async function decodeGolden(backend: NodeBackend, precision: Precision = 'fp32', latentsName = 'latents', scaleFactor?: number) {
   const config = parseStageAConfig(await readGoldenJson('stage_a_config.json'));
   const ctx = buildStageADecoder(config, { precision, scaleFactor });
@@ -29,8 +31,7 @@ async function decodeGolden(backend: NodeBackend, precision: Precision = 'fp32',
 
 describe('Stage A decoder vs the official StageA.decode', () => {
   for (const backend of ['node', 'wasm'] as const) {
-    it(`decodes the golden latents on ${backend} (fp32)`, async () => {
-      if (!haveGolden('stage_a_decode.safetensors')) return;
+    it(`decodes the golden latents on ${backend} (fp32)`, decodeFiles, async () => {
       const { decoded, io } = await decodeGolden(backend);
       expect(decoded.dims).toEqual([2, 3, 48, 80]);
       const rel = relMaxDiff(decoded.data as Float32Array, await io.readFloat32('decoded'));
@@ -39,8 +40,7 @@ describe('Stage A decoder vs the official StageA.decode', () => {
     });
   }
 
-  it('reproduces the VQ reconstruction (decode of the quantized latents) on node', async () => {
-    if (!haveGolden('stage_a_decode.safetensors')) return;
+  it('reproduces the VQ reconstruction (decode of the quantized latents) on node', decodeFiles, async () => {
     // enc.quantized_div_scale is codebook/scale, so decode(·) = decoder(codebook vectors) = enc.reconstruction.
     const { decoded, io } = await decodeGolden('node', 'fp32', 'enc.quantized_div_scale');
     const rel = relMaxDiff(decoded.data as Float32Array, await io.readFloat32('enc.reconstruction'));
@@ -48,16 +48,14 @@ describe('Stage A decoder vs the official StageA.decode', () => {
     expect(rel).toBeLessThanOrEqual(1e-4);
   });
 
-  it('fp16 weights on node stay within 1e-2 of the golden', async () => {
-    if (!haveGolden('stage_a_decode.safetensors')) return;
+  it('fp16 weights on node stay within 1e-2 of the golden', decodeFiles, async () => {
     const { decoded, io } = await decodeGolden('node', 'fp16');
     const rel = relMaxDiff(decoded.data as Float32Array, await io.readFloat32('decoded'));
     console.log(`stage A decode node fp16: ${rel.toExponential(2)}`);
     expect(rel).toBeLessThanOrEqual(1e-2);
   });
 
-  it('takes the scale factor as a build option (diffusers 0.3764)', async () => {
-    if (!haveGolden('stage_a_decode.safetensors')) return;
+  it('takes the scale factor as a build option (diffusers 0.3764)', decodeFiles, async () => {
     // decode with scale s of latents L equals decode with 0.43 of L·s/0.43.
     const s = 0.3764;
     const a = await decodeGolden('node', 'fp32', 'latents', s);
@@ -74,13 +72,15 @@ describe('Stage A decoder vs the official StageA.decode', () => {
     expect(relMaxDiff(a.decoded.data as Float32Array, await a.io.readFloat32('decoded'))).toBeGreaterThan(1e-2);
   });
 
-  it('counts the parameters: released 18,406,903 with encoder; golden state_dict size', async () => {
+  it('counts the parameters: released 18,406,903 with encoder', () => {
     const released = buildStageADecoder(STAGE_A_PRESET).parameterCount();
     expect(released).toBe(stageADecoderParameterCount(STAGE_A_PRESET.kwargs));
     console.log(`released Stage A: decoder ${released}, encoder+BN+codebook ${stageAEncoderParameterCount(STAGE_A_PRESET.kwargs)}`);
     expect(released).toBe(15_706_842);
     expect(stageAParameterCount(STAGE_A_PRESET)).toBe(18_406_903);
-    if (!haveGolden('stage_a_weights.safetensors')) return;
+  });
+
+  it('counts the parameters of the golden state_dict', needsGolden('stage_a_config.json', 'stage_a_weights.safetensors'), async () => {
     const config = parseStageAConfig(await readGoldenJson('stage_a_config.json'));
     const file = await openGolden('stage_a_weights.safetensors');
     let total = 0;
@@ -106,8 +106,8 @@ describe('Stage A decoder vs the official StageA.decode', () => {
     expect(() => parseStageAConfig({ kwargs: { levels: 3, c_hidden: 6 } })).toThrow(/divisible/);
   });
 
-  it('lists missing, unexpected and mis-shaped tensors together', async () => {
-    if (!haveGolden('stage_a_weights.safetensors')) return;
+  const mismatchFiles = needsGolden('stage_a_config.json', 'stage_a_weights.safetensors', 'stage_b_weights.safetensors');
+  it('lists missing, unexpected and mis-shaped tensors together', mismatchFiles, async () => {
     const config = parseStageAConfig(await readGoldenJson('stage_a_config.json'));
     // Stage B weights: every decoder tensor is missing, every Stage B tensor is unexpected.
     const stageB = checkpointSource([await openGolden('stage_b_weights.safetensors')], 'stage_a');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner, type NodeBackend } from '../engine/node-runner.ts';
 import { f32Tensor, type HostTensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { parseStageBConfig, STAGE_B_PRESETS } from './cascade-config.ts';
 import { checkpointSource } from './checkpoint-source.ts';
 import { compileInMemory } from './compile.ts';
@@ -24,10 +24,11 @@ async function expected(name: string): Promise<Float32Array> {
   return (await openGolden('stage_b_forward.safetensors')).readFloat32(name);
 }
 
+const golden = needsGolden('stage_b_config.json', 'stage_b_weights.safetensors', 'stage_b_forward.safetensors');
+
 describe('Stage B graph vs the official PyTorch forward', () => {
   for (const backend of ['node', 'wasm'] as const) {
-    it(`aligned case (pixels and sca given) on ${backend}`, async () => {
-      if (!haveGolden('stage_b_forward.safetensors')) return;
+    it(`aligned case (pixels and sca given) on ${backend}`, golden, async () => {
       const runner = await goldenRunner(backend, true);
       const out = await runner.run(await feeds('aligned.', ['x', 'r', 'effnet', 'clip', 'pixels', 'sca']));
       const rel = relMaxDiff(out.output.data as Float32Array, await expected('aligned.output'));
@@ -36,8 +37,7 @@ describe('Stage B graph vs the official PyTorch forward', () => {
       await runner.release();
     });
 
-    it(`misaligned case (odd level sizes, resize-to-skip; pixels and sca folded) on ${backend}`, async () => {
-      if (!haveGolden('stage_b_forward.safetensors')) return;
+    it(`misaligned case (odd level sizes, resize-to-skip; pixels and sca folded) on ${backend}`, golden, async () => {
       const runner = await goldenRunner(backend, false, backend === 'node');
       const out = await runner.run(await feeds('misaligned.', ['x', 'r', 'effnet', 'clip']));
       const rel = relMaxDiff(out.output.data as Float32Array, await expected('misaligned.output'));

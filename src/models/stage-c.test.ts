@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeRunner, type NodeBackend } from '../engine/node-runner.ts';
 import { f32Tensor } from '../engine/tensor.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { rEmbeddingFrequencies } from './cascade-blocks.ts';
 import { parseStageCConfig, STAGE_C_PRESETS } from './cascade-config.ts';
 import { checkpointSource } from './checkpoint-source.ts';
@@ -27,8 +27,8 @@ describe('Stage C graph vs the official PyTorch forward', () => {
   for (const backend of ['node', 'wasm'] as const) {
     for (const variant of ['stage_c', 'stage_c_ffvariant'] as const) {
       for (const fused of [true, false]) {
-        it(`${variant} on ${backend}, ${fused ? 'fused' : 'plain'} attention, sca/crp/clip_img as inputs`, async () => {
-          if (!haveGolden(`${variant}_forward.safetensors`)) return;
+        const golden = needsGolden(`${variant}_config.json`, `${variant}_weights.safetensors`, `${variant}_forward.safetensors`);
+        it(`${variant} on ${backend}, ${fused ? 'fused' : 'plain'} attention, sca/crp/clip_img as inputs`, golden, async () => {
           const { out, io } = await runGolden(variant, backend, true, fused);
           const rel = relMaxDiff(out, await io.readFloat32('output'));
           console.log(`${variant} ${backend} fused=${fused}: max|diff|/max|ref| = ${rel.toExponential(2)}`);
@@ -38,14 +38,13 @@ describe('Stage C graph vs the official PyTorch forward', () => {
     }
   }
 
-  it('r-embedding frequency table equals the scalar-kernel golden', async () => {
-    if (!haveGolden('rng_torch_cpu.safetensors')) return;
+  it('r-embedding frequency table equals the scalar-kernel golden', needsGolden('rng_torch_cpu.safetensors'), async () => {
     const rng = await openGolden('rng_torch_cpu.safetensors');
     expect([...rEmbeddingFrequencies(64)]).toEqual([...(await rng.readFloat32('r_freqs.scalar'))]);
   });
 
-  it('folded zero conditions equal sca = crp = 0 and clip_img = 0 given as inputs', async () => {
-    if (!haveGolden('stage_c_forward.safetensors')) return;
+  const golden = needsGolden('stage_c_config.json', 'stage_c_weights.safetensors', 'stage_c_forward.safetensors');
+  it('folded zero conditions equal sca = crp = 0 and clip_img = 0 given as inputs', golden, async () => {
     const config = parseStageCConfig(await readGoldenJson('stage_c_config.json'));
     const weights = checkpointSource([await openGolden('stage_c_weights.safetensors')], 'stage_c');
     const io = await openGolden('stage_c_forward.safetensors');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { goldenPath, haveGolden } from '../testing/golden.ts';
+import { goldenPath, needsGolden } from '../testing/golden.ts';
 import {
   buildClipTokenizerJson,
   ClipTokenizer,
@@ -28,8 +28,6 @@ interface TokenizerCases {
   cases: TokenizerCase[];
 }
 
-const HAVE = haveGolden('clip', 'tokenizer_cases.json') && haveGolden('clip', 'vocab.json') && haveGolden('clip', 'merges.txt');
-
 /** The expected result of the HF fast tokenizer (what Stable Cascade uses), per the golden README. */
 function expected(c: TokenizerCase): { ids: number[]; mask: number[] } {
   if (c.hf_fast_same) return { ids: c.input_ids, mask: c.attention_mask };
@@ -37,7 +35,7 @@ function expected(c: TokenizerCase): { ids: number[]; mask: number[] } {
   return { ids: c.hf_fast_input_ids, mask: c.hf_fast_attention_mask };
 }
 
-describe.skipIf(!HAVE)('ClipTokenizer (golden clip/tokenizer_cases.json)', () => {
+describe('ClipTokenizer (golden clip/tokenizer_cases.json)', needsGolden('clip/tokenizer_cases.json', 'clip/vocab.json', 'clip/merges.txt'), () => {
   // Loaded lazily inside the tests so a missing golden folder only skips.
   let cache: { golden: TokenizerCases; vocab: Record<string, number>; merges: string; fromFiles: ClipTokenizer } | undefined;
   const load = () => {

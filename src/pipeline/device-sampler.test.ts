@@ -11,7 +11,7 @@ import { compileInMemory } from '../models/compile.ts';
 import { buildStageB } from '../models/stage-b.ts';
 import { buildStageC } from '../models/stage-c.ts';
 import { buildStageADecoder, parseStageAConfig } from '../models/stage-a.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import type { SafetensorsFile } from '../weights/safetensors.ts';
 import { loadSamplerGraphs, releaseSamplerGraphs, sampleStageOnDevice } from './device-sampler.ts';
 import { samplerPreset } from './samplers/presets.ts';
@@ -81,8 +81,8 @@ async function runStage(stage: 'c' | 'b', backend: 'node' | 'wasm', noiseFrom: '
 describe('official sampler on the engine vs golden trajectories', () => {
   for (const backend of ['node', 'wasm'] as const) {
     for (const stage of ['c', 'b'] as const) {
-      it(`Stage ${stage.toUpperCase()} on ${backend}, recorded noise`, async () => {
-        if (!haveGolden(`sampling_stage_${stage}.safetensors`)) return;
+      const golden = needsGolden(`sampling_stage_${stage}.safetensors`, 'sampling.json', `stage_${stage}_config.json`, `stage_${stage}_weights.safetensors`);
+      it(`Stage ${stage.toUpperCase()} on ${backend}, recorded noise`, golden, async () => {
         const { worst, finalRel } = await runStage(stage, backend, 'recorded', new Map());
         console.log(`stage ${stage} ${backend} recorded: model_out ${worst.model_out.toExponential(1)} x0 ${worst.x0.toExponential(1)} x ${worst.x.toExponential(1)} final ${finalRel.toExponential(1)}`);
         for (const v of [worst.model_out, worst.x0, worst.x, finalRel]) expect(v).toBeLessThanOrEqual(1e-4);
@@ -90,8 +90,11 @@ describe('official sampler on the engine vs golden trajectories', () => {
     }
   }
 
-  it('Stage C then Stage B from one generator seeded 1030 (node)', async () => {
-    if (!haveGolden('sampling_stage_b.safetensors')) return;
+  const golden = needsGolden(
+    'sampling.json', 'sampling_stage_c.safetensors', 'sampling_stage_b.safetensors', 'stage_c_config.json', 'stage_c_weights.safetensors',
+    'stage_b_config.json', 'stage_b_weights.safetensors', 'stage_a_config.json', 'stage_a_weights.safetensors',
+  );
+  it('Stage C then Stage B from one generator seeded 1030 (node)', golden, async () => {
     const generator = new TorchGenerator(1030);
     const recorded: Recorded = new Map();
     for (const stage of ['c', 'b'] as const) {

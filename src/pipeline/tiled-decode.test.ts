@@ -5,7 +5,7 @@ import { checkpointSource } from '../models/checkpoint-source.ts';
 import { compileInMemory } from '../models/compile.ts';
 import { DEMO_COMPONENTS, randomWeightSource } from '../models/demo-model.ts';
 import { buildStageADecoder, parseStageAConfig, STAGE_A_PRESET, type StageAConfig } from '../models/stage-a.ts';
-import { haveGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
+import { needsGolden, openGolden, readGoldenJson, relMaxDiff } from '../testing/golden.ts';
 import { TorchGenerator } from '../core/torch-generator.ts';
 import { planStageATiles, stageALargestTensorBytes, stageAReceptiveRadius, StageADecoder, tileSpans, type StageATiling } from './tiled-decode.ts';
 
@@ -89,8 +89,7 @@ describe('tiled Stage A decode equals the untiled decode', () => {
     expect(r.rel).toBeLessThanOrEqual(1e-5);
   });
 
-  it('golden Stage A weights on node', async () => {
-    if (!haveGolden('stage_a_weights.safetensors')) return;
+  it('golden Stage A weights on node', needsGolden('stage_a_config.json', 'stage_a_weights.safetensors'), async () => {
     const config = parseStageAConfig(await readGoldenJson('stage_a_config.json'));
     const engine = await nodeEngine();
     const r = await tiledVsUntiled(engine, config, 'golden', randomLatents(engine, [1, 4, 64, 80], 3), { tileSize: 16 });

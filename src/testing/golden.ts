@@ -1,6 +1,7 @@
 /**
  * Access to ../shared/golden (override with SOTE_GOLDEN_DIR). Tests read the reference numbers at run time and
- * never copy them into the repository; when the folder is absent a test prints one SKIPPED line and is skipped.
+ * never copy them into the repository. A test that needs a golden file declares it with `needsGolden(…)`: when the
+ * file is absent the test prints one SKIPPED line and is skipped, so it never counts as passed.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -17,12 +18,32 @@ export function goldenPath(...parts: string[]): string {
   return join(GOLDEN_DIR, ...parts);
 }
 
-/** True when the golden file exists; otherwise logs a clear SKIPPED line naming what is missing. */
-export function haveGolden(...parts: string[]): boolean {
-  const p = goldenPath(...parts);
-  if (existsSync(p)) return true;
-  console.log(`SKIPPED: golden file ${p} not found (set SOTE_GOLDEN_DIR to the golden folder)`);
-  return false;
+/** The vitest tag of every test that reads the golden folder (declared in vite.config.ts). */
+export const GOLDEN_TAG = 'golden';
+
+const reportedMissing = new Set<string>();
+
+/**
+ * True when any of the golden files is missing (paths relative to the golden folder: 'clip/vocab.json').
+ * Logs one SKIPPED line per missing file, once per test file.
+ */
+export function goldenMissing(...files: string[]): boolean {
+  const missing = files.map((f) => goldenPath(f)).filter((p) => !existsSync(p));
+  for (const p of missing) {
+    if (reportedMissing.has(p)) continue;
+    reportedMissing.add(p);
+    console.log(`SKIPPED: golden file ${p} not found (set SOTE_GOLDEN_DIR to the golden folder)`);
+  }
+  return missing.length > 0;
+}
+
+/**
+ * Options of a test or suite that reads the given golden files: tagged `golden`, and skipped (never passed)
+ * when one is missing. `it('matches PyTorch', needsGolden('stage_c_forward.safetensors'), async () => …)`;
+ * the same for `describe`. List every file the test opens.
+ */
+export function needsGolden(...files: string[]): { tags: string[]; skip: boolean } {
+  return { tags: [GOLDEN_TAG], skip: goldenMissing(...files) };
 }
 
 export async function openGolden(...parts: string[]): Promise<SafetensorsFile> {

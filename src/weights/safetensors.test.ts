@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { haveGolden, openGolden } from '../testing/golden.ts';
+import { needsGolden, openGolden } from '../testing/golden.ts';
 import { bytesSource } from './byte-source.ts';
 import { SafetensorsFile } from './safetensors.ts';
 import { encodeSafetensors } from './safetensors-writer.ts';
@@ -17,8 +17,7 @@ describe('safetensors', () => {
     expect([...(await f.readInt64('i'))]).toEqual([42n]);
   });
 
-  it('reads the golden Stage C weights header', async () => {
-    if (!haveGolden('stage_c_weights.safetensors')) return;
+  it('reads the golden Stage C weights header', needsGolden('stage_c_weights.safetensors'), async () => {
     const f = await openGolden('stage_c_weights.safetensors');
     expect(f.info('clf.1.weight').shape).toEqual([16, 32, 1, 1]);
     expect(f.metadata.format).toBe('pt');

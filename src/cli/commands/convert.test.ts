@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { goldenPath, haveGolden } from '../../testing/golden.ts';
+import { goldenPath, needsGolden } from '../../testing/golden.ts';
 import { parseManifest } from '../../models/model-package.ts';
 import { command } from './convert.ts';
 
@@ -19,8 +19,11 @@ async function convert(to: string, precision: string) {
 }
 
 describe('convert', () => {
-  it('writes a package whose manifest lists every file with its sha256, deterministically', async () => {
-    if (!haveGolden('stage_c_weights.safetensors') || !haveGolden('clip', 'text_encoder_config.json')) return;
+  const golden = needsGolden(
+    'stage_c_weights.safetensors', 'stage_c_config.json', 'stage_a_weights.safetensors', 'stage_a_config.json',
+    'clip/text_encoder_weights.safetensors', 'clip/text_encoder_config.json', 'clip/vocab.json', 'clip/merges.txt',
+  );
+  it('writes a package whose manifest lists every file with its sha256, deterministically', golden, async () => {
     const a = await mkdtemp(join(tmpdir(), 'pkg-a-'));
     const b = await mkdtemp(join(tmpdir(), 'pkg-b-'));
     const m = await convert(a, 'int8');

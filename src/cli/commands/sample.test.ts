@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { goldenPath, haveGolden, openGolden, relMaxDiff } from '../../testing/golden.ts';
+import { goldenPath, needsGolden, openGolden, relMaxDiff } from '../../testing/golden.ts';
 import { fileSource } from '../../weights/node-file-source.ts';
 import { SafetensorsFile } from '../../weights/safetensors.ts';
 import { command } from './sample.ts';
@@ -44,9 +44,9 @@ async function worstDiffs(outPath: string, refName: string): Promise<Record<stri
 
 describe('sample command vs golden trajectories', () => {
   for (const c of CASES) {
-    it(`Stage ${c.stage.toUpperCase()} with ${c.noise[0]}`, async () => {
-      const refName = `sampling_stage_${c.stage}.safetensors`;
-      if (!haveGolden(refName)) return;
+    const refName = `sampling_stage_${c.stage}.safetensors`;
+    const golden = needsGolden(refName, `stage_${c.stage}_config.json`, `stage_${c.stage}_weights.safetensors`);
+    it(`Stage ${c.stage.toUpperCase()} with ${c.noise[0]}`, golden, async () => {
       const outPath = join(dir, `stage_${c.stage}_${c.noise[0].slice(2)}.safetensors`);
       await command.run([
         '--config', goldenPath(`stage_${c.stage}_config.json`),

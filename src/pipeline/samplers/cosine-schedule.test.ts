@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { haveGolden, maxAbsDiff, readGoldenJson } from '../../testing/golden.ts';
+import { maxAbsDiff, needsGolden, readGoldenJson } from '../../testing/golden.ts';
 import {
   acosF32, COSINE_MIN_VAR, cosineLogSNR, cosineNoiseCond, gdfSchedule, linspaceF32, LOGSNR_LIMITS,
 } from './cosine-schedule.ts';
@@ -36,8 +36,7 @@ describe('cosine schedule (gdf, float32)', () => {
   });
 
   for (const stage of ['stage_c', 'stage_b'] as const) {
-    it(`reproduces ${stage} t/logSNR/noise_cond/a/b of sampling.json bit for bit`, async () => {
-      if (!haveGolden('sampling.json')) return;
+    it(`reproduces ${stage} t/logSNR/noise_cond/a/b of sampling.json bit for bit`, needsGolden('sampling.json'), async () => {
       const s = (await readGoldenJson<SamplingJson>('sampling.json'))[stage];
       const g = gdfSchedule(s.timesteps, s.shift);
       const diffs = {
