@@ -105,6 +105,13 @@ function compare(a: string, b: string): ImageDiff {
   return { maxDiff, differing, total: x.length };
 }
 
+/** The RGB bytes of a stored run's first image, as plain numbers (for comparisons with reference data in Node). */
+function imageBytes(label: string): number[] {
+  const x = images.get(label)?.[0];
+  if (!x) throw new Error(`no image stored under ${label}`);
+  return Array.from(x);
+}
+
 function report(e: unknown, expected: abstract new (...args: never[]) => Error): ErrorReport {
   const err = e instanceof Error ? e : new Error(String(e));
   return {
@@ -172,11 +179,12 @@ declare global {
       run: typeof run;
       loadOnly: typeof loadOnly;
       compare: typeof compare;
+      imageBytes: typeof imageBytes;
       generateWithoutModel: typeof generateWithoutModel;
       cancelAfterFirstStep: typeof cancelAfterFirstStep;
     };
   }
 }
 
-window.soteWorker = { run, loadOnly, compare, generateWithoutModel, cancelAfterFirstStep };
+window.soteWorker = { run, loadOnly, compare, imageBytes, generateWithoutModel, cancelAfterFirstStep };
 window.soteWorkerReady = true;
