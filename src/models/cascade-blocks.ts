@@ -164,7 +164,8 @@ export function rEmbedding(ctx: ModelContext, r: string, cR: number): string {
   const g = ctx.g;
   if (cR % 2 !== 0) throw new Error(`c_r must be even (got ${cR})`);
   const half = cR / 2;
-  const freqs = rEmbeddingFrequencies(cR);
+  const freqs = ctx.rFrequencies ?? rEmbeddingFrequencies(cR);
+  if (freqs.length !== half) throw new Error(`r-embedding frequency table has ${freqs.length} entries, c_r ${cR} needs ${half}`);
   const scaled = g.node('Mul', [r, g.f32([10000], [])]);
   const angles = g.node('Mul', [g.node('Unsqueeze', [scaled, g.i64([1])]), g.f32(Array.from(freqs), [1, half])]);
   const [c1, c2, c3] = TWO_PI_PARTS;

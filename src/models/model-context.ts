@@ -29,6 +29,11 @@ export interface BuildOptions {
    * only missing and mis-shaped tensors are errors. Validate the whole checkpoint against a full build.
    */
   partial?: boolean;
+  /**
+   * Stage C/B: the 32-entry r-embedding frequency table instead of the float64-exp one (cascade-blocks.ts), e.g.
+   * golden rng_torch_cpu's r_freqs.avx2 to match a PyTorch run on AVX2 kernels, which rounds 3 entries differently.
+   */
+  rFrequencies?: Float32Array;
 }
 
 export class ModelContext {
@@ -38,6 +43,7 @@ export class ModelContext {
   readonly expected = new Map<string, readonly number[]>();
   readonly ignoredPrefixes: string[];
   readonly partial: boolean;
+  readonly rFrequencies?: Float32Array;
   private source?: WeightSource;
   private lastRead?: { name: string; data: Promise<Float32Array> };
   private readonly defined = new Set<string>();
@@ -49,6 +55,7 @@ export class ModelContext {
     this.precision = options.precision ?? 'fp32';
     this.ignoredPrefixes = options.ignoredPrefixes ?? [];
     this.partial = options.partial ?? false;
+    this.rFrequencies = options.rFrequencies;
   }
 
   /** Declares that the checkpoint must hold `name` with `shape`. */

@@ -28,6 +28,8 @@ export interface ModelBuildOptions {
   scaleFactor?: number;
   /** Stage C/B: full graph, or the step / conditioning half of a split build (cascade-unet.ts). */
   part?: CascadePart;
+  /** Stage C/B: r-embedding frequency table override (model-context.ts BuildOptions). */
+  rFrequencies?: Float32Array;
 }
 
 /** Networks that can be split into a per-step graph and a once-per-generation conditioning graph. */

@@ -129,7 +129,7 @@ describe('gdf sampler vs golden trajectories', () => {
       expect(d0, `${stage} x_init`).toBeLessThanOrEqual(1e-6);
       worstNoise = Math.max(worstNoise, d0);
       for (let i = 0; i < s.timesteps; i++) {
-        const d = maxAbsDiff(steps[i].noise, await file.readFloat32(`step${i}.noise`));
+        const d = maxAbsDiff(steps[i].noise!, await file.readFloat32(`step${i}.noise`));
         expect(d, `${stage} step${i}.noise`).toBeLessThanOrEqual(1e-6);
         worstNoise = Math.max(worstNoise, d);
       }

@@ -3,8 +3,10 @@
  * sampler; "diffusers" reproduces StableCascadePriorPipeline / DecoderPipeline with DDPMWuerstchenScheduler, which
  * is the most likely match for hosted (fal) results.
  */
+import type { SigmaScheduleName } from './cascade-sigmas.ts';
 import { DiffusersStageSampler } from './diffusers-sampler.ts';
 import { GdfStageSampler } from './gdf-sampler.ts';
+import { KDiffusionStageSampler } from './kdiffusion-sampler.ts';
 import type { StageSampler } from './stage-sampler.ts';
 
 /** Settings of the gdf formulation (GDF.sample + DDPMSampler). */
@@ -25,7 +27,27 @@ export interface DiffusersSamplerConfig {
   readonly kind: 'diffusers';
 }
 
-export type SamplerConfig = GdfSamplerConfig | DiffusersSamplerConfig;
+/**
+ * A k-diffusion sampler on Stable Cascade's σ schedule (kdiffusion-sampler.ts), as ComfyUI runs it: DPM++(2M) or
+ * LCM, one of ComfyUI's σ schedules, and the stage's schedule shift (Stage C 2, Stage B 1).
+ */
+export interface KDiffusionSamplerConfig {
+  readonly kind: 'kdiffusion';
+  readonly method: KDiffusionMethod;
+  readonly schedule: SigmaScheduleName;
+  readonly shift: number;
+}
+
+export const KDIFFUSION_METHODS = ['dpmpp_2m', 'lcm'] as const;
+export type KDiffusionMethod = (typeof KDIFFUSION_METHODS)[number];
+
+export type SamplerConfig = GdfSamplerConfig | DiffusersSamplerConfig | KDiffusionSamplerConfig;
+
+/** A stage's sampler as the API names it: the preset's DDPM sampler, or a k-diffusion method with a σ schedule. */
+export type StageSamplerChoice = { readonly method: 'ddpm' } | { readonly method: KDiffusionMethod; readonly schedule: SigmaScheduleName };
+
+/** Schedule shift of the k-diffusion samplers per stage (the notebook's shifts: Stage C 2, Stage B 1). */
+export const KDIFFUSION_SHIFT: Readonly<Record<CascadeStage, number>> = { stageC: 2, stageB: 1 };
 
 export type SamplerPresetName = 'official' | 'diffusers';
 export type CascadeStage = 'stageC' | 'stageB';
@@ -49,7 +71,8 @@ export function samplerPreset(name: SamplerPresetName, stage: CascadeStage): Sam
 
 /**
  * The sampler of one stage for `steps` steps at guidance weight `cfg` (the only place that looks at the kind).
- * A null weight means no guidance; otherwise gdf guides at any weight, diffusers only above 1.
+ * A null weight means no guidance; otherwise gdf guides at any weight, diffusers only above 1, k-diffusion at any
+ * weight but 1.
  */
 export function createStageSampler(config: SamplerConfig, steps: number, cfg: number | null): StageSampler {
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
@@ -58,5 +81,13 @@ export function createStageSampler(config: SamplerConfig, steps: number, cfg: nu
       return new GdfStageSampler(config, steps, cfg);
     case 'diffusers':
       return new DiffusersStageSampler(steps, cfg);
+    case 'kdiffusion':
+      return new KDiffusionStageSampler(config, steps, cfg);
   }
+}
+
+/** The sampler config of a stage: the preset's DDPM sampler, or the chosen k-diffusion sampler with the stage's shift. */
+export function stageSamplerConfig(preset: SamplerPresetName, stage: CascadeStage, choice?: StageSamplerChoice): SamplerConfig {
+  if (!choice || choice.method === 'ddpm') return samplerPreset(preset, stage);
+  return { kind: 'kdiffusion', method: choice.method, schedule: choice.schedule, shift: KDIFFUSION_SHIFT[stage] };
 }

@@ -40,7 +40,7 @@ export interface StageSampler {
   readonly output: 'x0' | 'x';
   /** The device graph that runs `stepCoefficients`. */
   readonly stepGraph: StepGraphKind;
-  /** True when the update reads the previous step's x0 (fed as `x0_prev` on the device). */
+  /** True when the step graph takes the previous step's x0 as `x0_prev` (zeros at step 0). */
   readonly usesPreviousX0: boolean;
   /** Time input r of the network at step i. */
   modelTime(i: number): number;
