@@ -18,8 +18,9 @@ import type { DownloadRole } from './descriptor.ts';
 import { DownloadError, IntegrityError } from './errors.ts';
 import { ResumableHash } from './hashing.ts';
 import { digestFromHeaders } from './hub-api.ts';
-import { deleteWithPrefix, isQuotaError, keysWithPrefix, stores, type DownloadRecord, type ExpectedDigest } from './idb.ts';
+import { deleteWithPrefix, keysWithPrefix, stores, type DownloadRecord, type ExpectedDigest } from './idb.ts';
 import { RateMeter, type ByteProgress } from './progress.ts';
+import { quotaGuarded } from './quota.ts';
 import { isRetryableStatus } from '../core/retryable-status.ts';
 import { DEFAULT_RETRY, PermanentError, withRetry, type RetryPolicy } from './retry.ts';
 import { parseContentRange, planSlices, rangeHeader, type Slice } from './slices.ts';
@@ -41,14 +42,6 @@ export class Limiter {
       this.running--;
       this.queue.shift()?.();
     }
-  }
-}
-
-/** A quota failure while writing IndexedDB; install.ts turns it into StorageQuotaError after cleaning up. */
-export class QuotaHit extends Error {
-  constructor(override readonly cause: unknown) {
-    super(`storage quota exceeded (${(cause as Error)?.message ?? String(cause)})`);
-    this.name = 'QuotaHit';
   }
 }
 
@@ -97,7 +90,8 @@ export class OverallProgress {
 export type FileProgressListener = (file: FileJob, fileProgress: ByteProgress, overall: ByteProgress, resumedBytes: number) => void;
 export type VerifyListener = (file: FileJob, expected: ExpectedDigest, ok: boolean) => void;
 
-function headersFor(ctx: DownloadContext, url: string, extra: Record<string, string> = {}): Record<string, string> {
+/** `extra` plus the Authorization header when `url` is on the token's origin (the token rule above). */
+export function tokenHeaders(ctx: Pick<DownloadContext, 'token' | 'tokenOrigin'>, url: string, extra: Record<string, string> = {}): Record<string, string> {
   const h: Record<string, string> = { ...extra };
   if (ctx.token && new URL(url).origin === ctx.tokenOrigin) h.Authorization = `Bearer ${ctx.token}`;
   return h;
@@ -107,7 +101,7 @@ function headersFor(ctx: DownloadContext, url: string, extra: Record<string, str
 async function fetchRange(ctx: DownloadContext, job: FileJob, slice: Slice, expectTotal: number | undefined): Promise<{ res: Response; total: number | undefined }> {
   let res: Response;
   try {
-    res = await ctx.fetch(job.url, { headers: headersFor(ctx, job.url, { Range: rangeHeader(slice) }), signal: ctx.signal, credentials: 'omit', cache: 'no-store' });
+    res = await ctx.fetch(job.url, { headers: tokenHeaders(ctx, job.url, { Range: rangeHeader(slice) }), signal: ctx.signal, credentials: 'omit', cache: 'no-store' });
   } catch (e) {
     if (ctx.signal.aborted) throw e;
     throw new DownloadError(job.url, `network error (${(e as Error).message})`, true, { cause: e });
@@ -151,12 +145,8 @@ async function plan(ctx: DownloadContext, job: FileJob): Promise<{ size: number;
   return { size, expected };
 }
 
-async function putSafe(key: IDBValidKey, value: unknown, store: ReturnType<typeof stores>[keyof ReturnType<typeof stores>]): Promise<void> {
-  try {
-    await set(key, value, store);
-  } catch (e) {
-    throw isQuotaError(e) ? new QuotaHit(e) : e;
-  }
+function putSafe(key: IDBValidKey, value: unknown, store: ReturnType<typeof stores>[keyof ReturnType<typeof stores>]): Promise<void> {
+  return quotaGuarded(() => set(key, value, store));
 }
 
 /** Removes every stored byte of a file download (slices + record). */

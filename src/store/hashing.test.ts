@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ResumableHash } from './hashing.ts';
+import { ResumableHash, sha256OfBlob } from './hashing.ts';
 import { planSlices } from './slices.ts';
 
 describe('resumable hashing', () => {
@@ -33,5 +33,11 @@ describe('resumable hashing', () => {
     const h = await ResumableHash.start('sha256', bad.length);
     h.update(bad);
     expect(h.digest()).not.toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('sha256OfBlob reads a Blob piece by piece into the one-shot sha256', async () => {
+    const big = randomBytes(16 * 2 ** 20 + 5); // one full 16 MiB piece and a tail
+    expect(await sha256OfBlob(new Blob([big]))).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(await sha256OfBlob(new Blob([]))).toBe(createHash('sha256').digest('hex'));
   });
 });

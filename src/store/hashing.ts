@@ -5,6 +5,9 @@
  * state and continues at the frontier: bytes already hashed are never read again.
  *
  * Invariant: `state` is the hasher state after exactly the bytes [0, hashedBytes) of the file.
+ *
+ * The store's one SHA-256 path: downloads (through the frontier), stored tokenizer files, imports and re-verify
+ * (`sha256OfBlob`) all hash with this class.
  */
 import { createSHA1, createSHA256, type IHasher } from 'hash-wasm';
 
@@ -54,4 +57,14 @@ export class ResumableHash {
   digest(): string {
     return this.hasher.digest('hex');
   }
+}
+
+/** Bytes read at a time by sha256OfBlob: a Blob of several GiB is never held in memory whole. */
+const BLOB_READ_BYTES = 16 * 2 ** 20;
+
+/** Lower-case hex sha256 of a Blob (a stored file, a picked File), read in 16 MiB pieces. */
+export async function sha256OfBlob(blob: Blob): Promise<string> {
+  const hash = await ResumableHash.start('sha256', blob.size);
+  for (let at = 0; at < blob.size; at += BLOB_READ_BYTES) hash.update(new Uint8Array(await blob.slice(at, at + BLOB_READ_BYTES).arrayBuffer()));
+  return hash.digest();
 }

@@ -110,12 +110,3 @@ export function deleteWithPrefix(store: UseStore, prefix: IDBValidKey[]): Promis
   return store('readwrite', (s) => request(s.delete(prefixRange(prefix)))).then(() => undefined);
 }
 
-/**
- * Turns a DOMException QuotaExceededError (or Chromium's "UnknownError … quota" variants) into a recognisable
- * marker; everything else is returned unchanged.
- */
-export function isQuotaError(e: unknown): boolean {
-  if (!(e instanceof Error) && !(typeof DOMException !== 'undefined' && e instanceof DOMException)) return false;
-  const err = e as { name?: string; message?: string; inner?: unknown };
-  return err.name === 'QuotaExceededError' || /quota/i.test(err.message ?? '');
-}

@@ -9,7 +9,6 @@
  * Same commit rule as installs: package files first, manifest, then the listed record; any failure removes
  * what this import wrote (a quota failure becomes StorageQuotaError).
  */
-import { createSHA256 } from 'hash-wasm';
 import type { ModelKind } from '../models/checkpoint-source.ts';
 import { detectKind } from '../models/detect.ts';
 import type { Precision } from '../models/model-context.ts';
@@ -17,12 +16,14 @@ import { MANIFEST_FILE, parseManifest, writeManifest, type ComponentManifest, ty
 import { blobSource } from '../weights/byte-source.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';
 import { CHECKPOINT_ROLES, parseDescriptor, safetyCheckerFileKind, type CheckpointSource, type ModelDescriptor } from './descriptor.ts';
-import { DescriptorError, IntegrityError, StorageQuotaError } from './errors.ts';
+import { convertComponent, convertSafetyChecker, estimatePackageBytes } from './convert-component.ts';
+import { DescriptorError, IntegrityError } from './errors.ts';
 import { DESCRIPTOR_FILE } from './export.ts';
-import { deleteWithPrefix, isQuotaError, stores, type InstalledModel } from './idb.ts';
-import { convertComponent, convertSafetyChecker } from './install.ts';
+import { sha256OfBlob } from './hashing.ts';
+import { deleteWithPrefix, stores, type InstalledModel } from './idb.ts';
 import { commitModel, idbPackageSink, manifestFiles, writeBlobFile } from './package-store.ts';
 import type { InstallListener } from './progress.ts';
+import { estimateStorage, isQuotaError, quotaError, quotaErrorAfter } from './quota.ts';
 import { readTar } from './tar.ts';
 
 export interface ImportOptions {
@@ -52,33 +53,16 @@ function localDescriptor(name: string, defaults?: ModelDescriptor): ModelDescrip
   };
 }
 
-async function sha256OfBlob(blob: Blob): Promise<string> {
-  const h = await createSHA256();
-  h.init();
-  const step = 16 * 2 ** 20;
-  for (let at = 0; at < blob.size; at += step) h.update(new Uint8Array(await blob.slice(at, at + step).arrayBuffer()));
-  return h.digest('hex');
-}
-
-async function estimateFree(): Promise<{ usage: number; quota: number }> {
-  const e = await navigator.storage?.estimate?.();
-  return { usage: e?.usage ?? 0, quota: e?.quota ?? Number.POSITIVE_INFINITY };
-}
-
 /** Runs `body` for a new model id; on failure deletes every file written under it. */
 async function guarded<T>(modelId: string, needed: number, body: () => Promise<T>): Promise<T> {
-  const before = await estimateFree();
-  if (before.quota - before.usage < needed) throw new StorageQuotaError(needed, before.quota - before.usage, before.usage, before.quota, 'before');
+  const before = await estimateStorage();
+  if (before.quota - before.usage < needed) throw quotaError(needed, before, 'before');
   await navigator.storage?.persist?.().catch(() => false);
   try {
     return await body();
   } catch (e) {
     await deleteWithPrefix(stores().files, [modelId]);
-    if (isQuotaError(e)) {
-      const f = await estimateFree();
-      throw new StorageQuotaError(needed, Math.max(0, f.quota - f.usage), f.usage, f.quota, 'during', { cause: e });
-    }
-    throw e;
+    throw isQuotaError(e) ? await quotaErrorAfter(e, needed) : e;
   }
 }
 
@@ -183,9 +167,8 @@ async function importCheckpoints(files: File[], options: ImportOptions): Promise
 
   const modelId = options.id ?? `${descriptor.id}@${precision}`;
   const checkpointBytes = [...byKind.values()].flat().reduce((a, f) => a + f.size, 0);
-  const factor: Record<Precision, number> = { fp32: 2, fp16: 1, int8: 0.6, int4: 0.35 };
   const emit = (e: Parameters<InstallListener>[0]) => options.onEvent?.(e);
-  return guarded(modelId, descriptor.sizes[precision] ?? checkpointBytes * factor[precision], async () => {
+  return guarded(modelId, descriptor.sizes[precision] ?? estimatePackageBytes(checkpointBytes, precision), async () => {
     const sink: PackageSink = idbPackageSink(modelId);
     const components: Partial<Record<ModelKind, ComponentManifest>> = {};
     for (const role of CHECKPOINT_ROLES) {

@@ -7,13 +7,13 @@
  * a crash halfway through a delete leaves garbage files (collected later), never a listed half-model.
  */
 import { del, get, keys, set, values } from 'idb-keyval';
-import { createSHA256 } from 'hash-wasm';
 import type { ModelKind } from '../models/checkpoint-source.ts';
 import { MANIFEST_FILE, parseManifest, SAFETY_CHECKER_DIR, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
 import type { PackageReader } from '../pipeline/package-reader.ts';
 import type { DownloadRole, ModelDescriptor } from './descriptor.ts';
 import { deleteWithPrefix, prefixRange, stores, type InstalledModel, type InstallRecord } from './idb.ts';
 import { IntegrityError } from './errors.ts';
+import { sha256OfBlob } from './hashing.ts';
 
 /** Largest Blob part written (docs/platform-notes Q5: 64–128 MiB Blobs store reliably, 500 MiB do not). */
 export const MAX_PART_BYTES = 64 * 2 ** 20;
@@ -156,7 +156,6 @@ export async function verifyModel(modelId: string, onFile?: (path: string, ok: b
   const manifestBlob = await readPackageFile(modelId, MANIFEST_FILE);
   if (!manifestBlob) throw new Error(`indexeddb:${modelId}: no manifest (not installed)`);
   const manifest = parseManifest(await manifestBlob.text(), `indexeddb:${modelId}`);
-  const hasher = await createSHA256();
   const problems: IntegrityError[] = [];
   let bytes = 0;
   const files = manifestFiles(manifest);
@@ -164,9 +163,7 @@ export async function verifyModel(modelId: string, onFile?: (path: string, ok: b
     const blob = await readPackageFile(modelId, f.path);
     let actual = 'missing';
     if (blob) {
-      hasher.init();
-      for (let at = 0; at < blob.size; at += MAX_PART_BYTES) hasher.update(new Uint8Array(await blob.slice(at, at + MAX_PART_BYTES).arrayBuffer()));
-      actual = hasher.digest('hex');
+      actual = await sha256OfBlob(blob);
       bytes += blob.size;
     }
     const ok = actual === f.sha256 && blob?.size === f.bytes;

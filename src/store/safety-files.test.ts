@@ -11,7 +11,7 @@ import { manifestTotalBytes, SAFETY_CHECKER_DIR, writeManifest, type PackageFile
 import { importTransformersSharingOrt, type SharedOrt } from '../safety/safety-checker.ts';
 import { tinyNsfwPublishedFiles } from '../models/tiny-classifier.ts';
 import { DescriptorError } from './errors.ts';
-import { convertSafetyChecker } from './install.ts';
+import { convertSafetyChecker } from './convert-component.ts';
 import type { InstallEvent } from './progress.ts';
 import { manifestFiles, packageFileRole } from './package-store.ts';
 import { packageFilesFetch, parseByteRange, SAFETY_MODEL_ID, storeModelBase } from './safety-files.ts';
