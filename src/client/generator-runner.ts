@@ -16,6 +16,7 @@
  * - cancel reaches the worker even when it arrives before the worker started the generation: the abort is
  *   re-sent on the first event of the run (the worker's cancel() only sees a generation already running).
  */
+import { formatBytes } from '../core/format-bytes.ts';
 import {
   connectGenerator,
   DeviceLostError,
@@ -84,14 +85,14 @@ function installLogger(onEvent: (event: WorkerEvent) => void): (e: InstallEvent)
     const log = (message: string, level: 'INFO' | 'WARN' = 'INFO') => onEvent({ type: 'log', level, message });
     switch (e.type) {
       case 'quota':
-        return log(`model install: needs ${(e.needed / 2 ** 20).toFixed(1)} MiB of storage (${((e.quota - e.usage) / 2 ** 20).toFixed(0)} MiB free)`);
+        return log(`model install: needs ${formatBytes(e.needed)} of storage (${formatBytes(e.quota - e.usage)} free)`);
       case 'download': {
         const { bytesDone, bytesTotal } = e.overall;
         if (!bytesTotal) return;
         const decile = Math.floor((10 * bytesDone) / bytesTotal);
         if (decile > lastDecile) {
           lastDecile = decile;
-          log(`model download ${decile * 10} % (${(bytesDone / 2 ** 20).toFixed(1)} of ${(bytesTotal / 2 ** 20).toFixed(1)} MiB)`);
+          log(`model download ${decile * 10} % (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`);
         }
         return;
       }
@@ -100,7 +101,7 @@ function installLogger(onEvent: (event: WorkerEvent) => void): (e: InstallEvent)
       case 'verify':
         return log(`model download: ${e.file} ${e.ok ? 'verified' : 'FAILED verification'} (${e.algorithm})`, e.ok ? 'INFO' : 'WARN');
       case 'component-done':
-        return log(`model install: ${e.kind} converted (${(e.bytes / 2 ** 20).toFixed(1)} MiB)`);
+        return log(`model install: ${e.kind} converted (${formatBytes(e.bytes)})`);
       case 'installed':
         return log(`model installed as ${e.id}`);
       default:
