@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SOTE_V2_RECOMMENDED } from './sampler-options.ts';
 import { ValidationError } from './api-errors.ts';
 import { parseInput, toGenerationRequest } from './input-schema.ts';
 
@@ -56,5 +57,29 @@ describe('input schema (api-contract §2)', () => {
     expect(toGenerationRequest(input, 42)).toEqual({
       prompt: 'p', negativePrompt: 'n', width: 576, height: 1024, numImages: 2, seed: 42, stageC: { steps: 30, cfg: 7 }, stageB: { steps: 12, cfg: 1.1 },
     });
+  });
+
+  it('extensions: samplers and schedulers map to the stages; absent ones keep the hosted behaviour', () => {
+    const { input, unknownFields } = parseInput({ prompt: 'p', ...SOTE_V2_RECOMMENDED });
+    expect(unknownFields).toEqual([]);
+    const req = toGenerationRequest(input, 1);
+    expect(req.stageC).toEqual({ steps: 28, cfg: 6, sampler: { method: 'dpmpp_2m', schedule: 'sgm_uniform' } });
+    expect(req.stageB).toEqual({ steps: 14, cfg: 1, sampler: { method: 'lcm', schedule: 'exponential' } });
+    // A k-diffusion sampler without a scheduler takes the model card's one for its stage.
+    const bare = toGenerationRequest(parseInput({ prompt: 'p', sampler: 'dpmpp_2m', second_stage_sampler: 'lcm' }).input, 1);
+    expect([bare.stageC.sampler, bare.stageB.sampler]).toEqual([{ method: 'dpmpp_2m', schedule: 'sgm_uniform' }, { method: 'lcm', schedule: 'exponential' }]);
+    expect(toGenerationRequest(parseInput({ prompt: 'p', sampler: 'ddpm' }).input, 1).stageC.sampler).toEqual({ method: 'ddpm' });
+  });
+
+  it('extensions: bad values and schedulers without their sampler are 422 entries naming the field', () => {
+    const d = detailOf({ prompt: 'p', sampler: 'lcm', second_stage_sampler: 'euler', scheduler: 'beta' });
+    expect(d.map((x) => x.loc[1]).sort()).toEqual(['sampler', 'scheduler', 'second_stage_sampler']);
+    expect(d.find((x) => x.loc[1] === 'sampler')).toMatchObject({ type: 'enum', msg: "Input should be 'ddpm' or 'dpmpp_2m', got 'lcm'" });
+    expect(d.find((x) => x.loc[1] === 'scheduler')?.msg).toContain("'sgm_uniform', 'normal', 'karras' or 'exponential'");
+    expect(detailOf({ prompt: 'p', scheduler: 'karras' })).toEqual([{
+      loc: ['body', 'scheduler'], type: 'value_error',
+      msg: "scheduler applies to the dpmpp_2m sampler only; set sampler to 'dpmpp_2m' or leave scheduler out (ddpm has its own schedule)",
+    }]);
+    expect(detailOf({ prompt: 'p', second_stage_sampler: 'ddpm', second_stage_scheduler: 'normal' })[0].loc).toEqual(['body', 'second_stage_scheduler']);
   });
 });

@@ -9,11 +9,17 @@
  * - unknown fields never fail a request: they are dropped and reported (`unknownFields`) so the caller can log
  *   a WARN naming them (hosted pydantic models ignore extra fields the same way);
  * - numbers are taken as given, never coerced from strings (a string where a number belongs is a 422).
+ *
+ * Extensions beyond the hosted schema (optional; absent = the hosted behaviour): `sampler` (Stage C: 'ddpm', the
+ * default, or 'dpmpp_2m'), `scheduler` (with dpmpp_2m: 'sgm_uniform' (default), 'normal', 'karras', 'exponential'),
+ * `second_stage_sampler` ('ddpm' or 'lcm') and `second_stage_scheduler` (with lcm; default 'exponential').
+ * A scheduler without its k-diffusion sampler is a 422 (it would have no effect).
  */
 import { z } from 'zod';
 import { IMAGE_SIZE_PRESETS, type ImageSizePreset } from '../core/image-size-presets.ts';
 import type { GenerationRequest } from '../pipeline/text-to-image.ts';
 import { ValidationError, type ValidationIssue } from './api-errors.ts';
+import { DEFAULT_SCHEDULER, FIRST_STAGE_SAMPLERS, SCHEDULERS, SECOND_STAGE_SAMPLERS, stageSamplerChoice } from './sampler-options.ts';
 
 export { IMAGE_SIZE_PRESETS, type ImageSizePreset };
 const PRESET_NAMES = Object.keys(IMAGE_SIZE_PRESETS) as [ImageSizePreset, ...ImageSizePreset[]];
@@ -39,6 +45,21 @@ export const inputSchema = z.object({
   enable_safety_checker: z.boolean().default(true),
   num_images: z.number().int().min(1).max(4).default(1),
   sync_mode: z.boolean().default(false),
+  // Extensions (see the file comment).
+  sampler: z.enum(FIRST_STAGE_SAMPLERS).optional(),
+  scheduler: z.enum(SCHEDULERS).optional(),
+  second_stage_sampler: z.enum(SECOND_STAGE_SAMPLERS).optional(),
+  second_stage_scheduler: z.enum(SCHEDULERS).optional(),
+}).superRefine((v, ctx) => {
+  const pairs = [['scheduler', v.scheduler, v.sampler, 'dpmpp_2m'], ['second_stage_scheduler', v.second_stage_scheduler, v.second_stage_sampler, 'lcm']] as const;
+  for (const [field, scheduler, sampler, needs] of pairs) {
+    if (scheduler === undefined || (sampler ?? 'ddpm') !== 'ddpm') continue;
+    const samplerField = field === 'scheduler' ? 'sampler' : 'second_stage_sampler';
+    ctx.addIssue({
+      code: 'custom', path: [field], params: { type: 'value_error' },
+      message: `${field} applies to the ${needs} sampler only; set ${samplerField} to '${needs}' or leave ${field} out (ddpm has its own schedule)`,
+    });
+  }
 });
 
 /** What callers pass (defaults optional). */
@@ -48,6 +69,8 @@ export type SoteInput = z.output<typeof inputSchema>;
 export type ImageSize = z.output<typeof imageSizeSchema>;
 
 export const INPUT_FIELDS: readonly string[] = Object.keys(inputSchema.shape);
+/** The inputs the hosted endpoint does not have (documented extensions). */
+export const EXTENSION_FIELDS: readonly string[] = ['sampler', 'scheduler', 'second_stage_sampler', 'second_stage_scheduler'];
 
 export interface ParsedInput {
   input: SoteInput;
@@ -72,6 +95,11 @@ function toIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): Validat
       const type = issue.expected === 'int' ? 'int_type' : issue.expected === 'number' ? 'float_type' : issue.expected === 'boolean'
         ? 'bool_type' : issue.expected === 'string' ? 'string_type' : `${issue.expected}_type`;
       return { loc, msg: `Input should be ${expected}, got ${describeValue(value)}`, type };
+    }
+    case 'invalid_value': {
+      const shown = typeof value === 'string' ? `'${value}'` : describeValue(value);
+      const options = issue.values.map((o) => `'${String(o)}'`);
+      return { loc, msg: `Input should be ${options.slice(0, -1).join(', ')} or ${options[options.length - 1]}, got ${shown}`, type: 'enum' };
     }
     case 'too_small':
       return { loc, msg: `Input should be greater than or equal to ${issue.minimum}`, type: 'greater_than_equal' };
@@ -130,7 +158,13 @@ export function toGenerationRequest(input: SoteInput, seed: number): GenerationR
     height,
     numImages: input.num_images,
     seed,
-    stageC: { steps: input.first_stage_steps, cfg: input.guidance_scale },
-    stageB: { steps: input.second_stage_steps, cfg: input.second_stage_guidance_scale },
+    stageC: {
+      steps: input.first_stage_steps, cfg: input.guidance_scale,
+      ...(input.sampler ? { sampler: stageSamplerChoice(input.sampler, input.scheduler ?? DEFAULT_SCHEDULER.first) } : {}),
+    },
+    stageB: {
+      steps: input.second_stage_steps, cfg: input.second_stage_guidance_scale,
+      ...(input.second_stage_sampler ? { sampler: stageSamplerChoice(input.second_stage_sampler, input.second_stage_scheduler ?? DEFAULT_SCHEDULER.second) } : {}),
+    },
   };
 }

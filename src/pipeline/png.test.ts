@@ -37,10 +37,22 @@ describe('parameters text', () => {
   it('round-trips, including multi-line prompts, quoted values, no negative prompt and extra keys', () => {
     expect(parseParameters(formatParameters(params))).toEqual(params);
     const odd: GenerationParameters = {
-      ...params, prompt: 'line one,\nline two: colon', negativePrompt: '', model: 'a, "quoted" model', extra: { 'Schedule type': 'x' },
+      ...params, prompt: 'line one,\nline two: colon', negativePrompt: '', model: 'a, "quoted" model', extra: { 'Clip skip': '2' },
     };
     expect(formatParameters(odd)).not.toContain('Negative prompt');
     expect(parseParameters(formatParameters(odd))).toEqual(odd);
+  });
+
+  it('writes and reads the samplers with A1111 names (Sampler, Schedule type) and the second stage ones', () => {
+    const recommended: GenerationParameters = {
+      ...params, steps: 28, cfgScale: 6, sampler: 'DPM++ 2M', scheduleType: 'SGM Uniform',
+      secondStageSteps: 14, secondStageCfgScale: 1, secondStageSampler: 'LCM', secondStageScheduleType: 'Exponential',
+    };
+    const text = formatParameters(recommended);
+    expect(text).toContain('Steps: 28, Sampler: DPM++ 2M, Schedule type: SGM Uniform, CFG scale: 6,');
+    expect(text).toContain('Second stage steps: 14, Second stage sampler: LCM, Second stage schedule type: Exponential, Second stage CFG scale: 1');
+    expect(parseParameters(text)).toEqual(recommended);
+    expect(parseParameters('x\nSteps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7')).toMatchObject({ sampler: 'DPM++ 2M', scheduleType: 'Karras' });
   });
 
   it('parses text written by AUTOMATIC1111', () => {

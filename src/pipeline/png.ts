@@ -7,6 +7,8 @@
  *   <prompt, possibly several lines>
  *   Negative prompt: <negative prompt>            (omitted when empty)
  *   Steps: 25, Sampler: …, CFG scale: 8, Seed: 123, Size: 1024x1536, Model: …, Second stage steps: 10, Second stage CFG scale: 2
+ * With a k-diffusion sampler, A1111's `Schedule type` follows `Sampler` (`Sampler: DPM++ 2M, Schedule type: SGM Uniform`),
+ * and the second stage's sampler is written as `Second stage sampler` / `Second stage schedule type`.
  * Settings values containing ',', ':' or '"' are written as JSON strings (A1111 quotes them the same way).
  *
  * Chunk encoding: like PIL's PngInfo.add_text (what A1111 uses), Latin-1 text goes into a tEXt chunk; text with
@@ -30,6 +32,8 @@ export interface GenerationParameters {
   steps: number;
   cfgScale: number;
   sampler: string;
+  /** A1111 `Schedule type` of the first stage (k-diffusion samplers only), e.g. 'SGM Uniform'. */
+  scheduleType?: string;
   /** Decimal string: fal seeds go up to 2^64−1, beyond a JS number. */
   seed: string;
   width: number;
@@ -38,6 +42,9 @@ export interface GenerationParameters {
   /** Second stage (Stage B) steps and CFG. */
   secondStageSteps: number;
   secondStageCfgScale: number;
+  /** Second stage sampler and schedule type, when not the default DDPM. */
+  secondStageSampler?: string;
+  secondStageScheduleType?: string;
   /** Any other settings found when parsing (key → raw value), in order. */
   extra?: Record<string, string>;
 }
@@ -50,11 +57,14 @@ const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const KEYS = {
   steps: 'Steps',
   sampler: 'Sampler',
+  scheduleType: 'Schedule type',
   cfgScale: 'CFG scale',
   seed: 'Seed',
   size: 'Size',
   model: 'Model',
   secondStageSteps: 'Second stage steps',
+  secondStageSampler: 'Second stage sampler',
+  secondStageScheduleType: 'Second stage schedule type',
   secondStageCfgScale: 'Second stage CFG scale',
 } as const;
 
@@ -64,14 +74,18 @@ function settingValue(v: string | number): string {
 }
 
 export function formatParameters(p: GenerationParameters): string {
+  const optional = (key: string, v: string | undefined): [string, string][] => (v === undefined ? [] : [[key, v]]);
   const settings: [string, string | number][] = [
     [KEYS.steps, p.steps],
     [KEYS.sampler, p.sampler],
+    ...optional(KEYS.scheduleType, p.scheduleType),
     [KEYS.cfgScale, p.cfgScale],
     [KEYS.seed, p.seed],
     [KEYS.size, `${p.width}x${p.height}`],
     [KEYS.model, p.model],
     [KEYS.secondStageSteps, p.secondStageSteps],
+    ...optional(KEYS.secondStageSampler, p.secondStageSampler),
+    ...optional(KEYS.secondStageScheduleType, p.secondStageScheduleType),
     [KEYS.secondStageCfgScale, p.secondStageCfgScale],
     ...Object.entries(p.extra ?? {}),
   ];
@@ -132,6 +146,10 @@ export function parseParameters(text: string): GenerationParameters {
     secondStageSteps: num(KEYS.secondStageSteps),
     secondStageCfgScale: num(KEYS.secondStageCfgScale),
   };
+  for (const key of ['scheduleType', 'secondStageSampler', 'secondStageScheduleType'] as const) {
+    const v = take(KEYS[key]);
+    if (v !== undefined) p[key] = v;
+  }
   if (settings.size) p.extra = Object.fromEntries(settings);
   return p;
 }

@@ -26,11 +26,18 @@ import { createClipTokenizer } from './clip-tokenizer.ts';
 import type { GenerationStage, PipelineListener } from './events.ts';
 import { latentSizes } from '../models/latent-size.ts';
 import { readManifest, type PackageReader } from './package-reader.ts';
-import { samplerPreset, type SamplerConfig, type SamplerPresetName } from './samplers/presets.ts';
+import { stageSamplerConfig, type SamplerConfig, type SamplerPresetName, type StageSamplerChoice } from './samplers/presets.ts';
 import { StageADecoder, type StageATiling } from './tiled-decode.ts';
 import { isPreviewStep, LatentPreviewer, validatePreviewOptions, type PreviewOptions } from './preview.ts';
 import { buildInsertAxis1Graph } from '../models/tile-graphs.ts';
 import { TorchGenerator, type TorchSeed } from '../core/torch-generator.ts';
+
+export interface StageSettings {
+  steps: number;
+  cfg: number;
+  /** 'ddpm' (default) or a k-diffusion sampler with its σ schedule (DPM++(2M), LCM; samplers/kdiffusion-sampler.ts). */
+  sampler?: StageSamplerChoice;
+}
 
 export interface GenerationRequest {
   prompt: string;
@@ -40,9 +47,10 @@ export interface GenerationRequest {
   numImages?: number;
   /** 0 … 2^64−1 (PyTorch keeps the low 32 bits); random when absent. */
   seed?: TorchSeed;
-  stageC: { steps: number; cfg: number };
-  stageB: { steps: number; cfg: number };
-  /** Sampler formulation; default 'official'. */
+  /** Steps, CFG weight and sampler of each stage (sampler default: the DDPM sampler of `sampler` below). */
+  stageC: StageSettings;
+  stageB: StageSettings;
+  /** Formulation of the DDPM sampler; default 'official'. */
   sampler?: SamplerPresetName;
   /**
    * SoteDiffusion's training-time text conditioning: 225 prompt tokens in three unmasked 75-token CLIP passes,
@@ -170,8 +178,8 @@ export class TextToImagePipeline {
     const seed = req.seed ?? BigInt(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]);
     const generator = new TorchGenerator(seed);
     const presetName = req.sampler ?? 'official';
-    const samplerC = samplerPreset(presetName, 'stageC');
-    const samplerB = samplerPreset(presetName, 'stageB');
+    const samplerC = stageSamplerConfig(presetName, 'stageC', req.stageC.sampler);
+    const samplerB = stageSamplerConfig(presetName, 'stageB', req.stageB.sampler);
     const guidedC = isGuided(samplerC, req.stageC.cfg);
     const guidedB = isGuided(samplerB, req.stageB.cfg);
     const sizes = latentSizes(req.width, req.height);
