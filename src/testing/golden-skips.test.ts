@@ -1,8 +1,9 @@
 /**
- * Without the golden folder no golden test passes: every unit test file that uses src/testing/golden.ts runs in
- * a child vitest with SOTE_GOLDEN_DIR pointing at an empty folder, filtered to the `golden` tag, and every
- * tagged test must be skipped. (A test that reads a golden file without declaring it fails on the missing file
- * in the ordinary run, so it cannot pass silently either.)
+ * Without the golden folder no golden test passes: every unit and e2e test file that declares golden tests runs
+ * in a child vitest with SOTE_GOLDEN_DIR pointing at an empty folder, filtered to the `golden` tag (so only
+ * the files' imports cost time: a skipped suite runs no hooks), and every tagged test must be skipped. (A test
+ * that reads a golden file without declaring it fails on the missing file in the ordinary run, so it cannot
+ * pass silently either.)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,11 +27,11 @@ interface JsonReport {
   testResults: { name: string; status: string; message?: string; assertionResults: JsonAssertion[] }[];
 }
 
-/** src/**\/*.test.ts files that declare golden tests (this file aside). */
+/** src/**\/*.test.ts and e2e/**\/*.test.ts files that declare golden tests (this file aside). */
 function goldenTestFiles(): string[] {
-  return readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+  return ['src', 'e2e'].flatMap((dir) => readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts'))
-    .map((f) => join(root, 'src', f))
+    .map((f) => join(root, dir, f)))
     .filter((f) => f !== here && readFileSync(f, 'utf8').includes('needsGolden('));
 }
 
@@ -40,14 +41,15 @@ describe('golden tests without the golden folder', () => {
 
   it('are all skipped, none passed', () => {
     const files = goldenTestFiles();
-    expect(files.length).toBeGreaterThan(10);
+    expect(files.filter((f) => f.startsWith(join(root, 'src'))).length).toBeGreaterThan(10);
+    expect(files.filter((f) => f.startsWith(join(root, 'e2e'))).length).toBeGreaterThan(0);
     const emptyGolden = mkdtempSync(join(tmp, 'golden-'));
     const out = join(tmp, 'report.json');
     const vitest = join(dirname(createRequire(here).resolve('vitest/package.json')), 'vitest.mjs');
     // The child is a fresh vitest, not a worker of this one.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'TEST'));
     const r = spawnSync(process.execPath, [
-      vitest, 'run', '--project', 'unit', `--tags-filter=${GOLDEN_TAG}`,
+      vitest, 'run', '--project', 'unit', '--project', 'e2e', `--tags-filter=${GOLDEN_TAG}`,
       '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...files.map((f) => relative(root, f)),
     ], { cwd: root, env: { ...env, SOTE_GOLDEN_DIR: emptyGolden, NO_COLOR: '1' }, encoding: 'utf8', maxBuffer: 64 << 20 });
     const report = JSON.parse(readFileSync(out, 'utf8')) as JsonReport;
