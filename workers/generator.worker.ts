@@ -15,12 +15,13 @@
 import * as Comlink from 'comlink';
 import {
   DeviceLostError, GenerationCancelledError, ModelLoadError, ModelNotLoadedError, registerErrorTransfer, SafetyCheckerUnavailableError,
-  WebGPUUnavailableError, type GenerateResult, type GeneratorWorkerApi, type GeneratorWorkerFullApi, type WorkerEvent, type WorkerListener,
+  WebGPUUnavailableError, type GenerateResult, type GeneratorWorkerApi, type GeneratorWorkerFullApi, type WorkerEvent,
 } from '../src/client/protocol.ts';
 import { DeviceLossState } from '../src/engine/device-loss.ts';
 import { OrtEngine, type OrtModule } from '../src/engine/ort-engine.ts';
 import { loadOrtWeb } from '../src/engine/ort-web-loader.ts';
 import { deviceMemoryGiB, loadResidency } from '../src/engine/placement.ts';
+import { SerialCalls } from '../src/engine/serial-calls.ts';
 import { chooseBackend, maxBindingBytes, wasmThreadCount, type BrowserBackend, type GpuDeviceLike } from '../src/engine/webgpu-adapter.ts';
 import { TextToImagePipeline } from '../src/pipeline/text-to-image.ts';
 import { chooseSafetyChecker } from '../src/safety/checker-choice.ts';
@@ -46,31 +47,9 @@ let loaded: Loaded | undefined;
 /** The running generation (cancel() and a device loss abort it). */
 let running: AbortController | undefined;
 const deviceLoss = new DeviceLossState((reason) => running?.abort(new DeviceLostError(reason)));
-/** Where events go right now (the listener of the call in progress). */
-let listener: WorkerListener | undefined;
-/** Tail of the call queue (see the serialization invariant). */
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Runs `fn` after every earlier serialized call, with its events going to `onEvent`. */
-function serialized<T>(fn: () => Promise<T>, onEvent?: WorkerListener): Promise<T> {
-  const call = async () => {
-    listener = onEvent;
-    try {
-      return await fn();
-    } finally {
-      listener = undefined;
-    }
-  };
-  const next = queue.then(call, call);
-  queue = next.catch(() => undefined);
-  return next;
-}
-
-/** Forwards an event; a listener on a page that went away must not fail the call. */
-function emit(event: WorkerEvent): void {
-  if (listener) Promise.resolve(listener(event)).catch(() => undefined);
-}
-
+/** load, generate and release run one at a time (see the serialization invariant). */
+const calls = new SerialCalls<WorkerEvent>();
+const emit = (event: WorkerEvent) => calls.emit(event);
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 async function releaseLoaded(): Promise<void> {
@@ -80,7 +59,7 @@ async function releaseLoaded(): Promise<void> {
 }
 
 const generation: GeneratorWorkerApi = {
-  load: (request, onEvent) => serialized(async () => {
+  load: (request, onEvent) => calls.run(async () => {
     const started = performance.now();
     await releaseLoaded();
     deviceLoss.beginLoad();
@@ -131,7 +110,7 @@ const generation: GeneratorWorkerApi = {
     };
   }, onEvent),
 
-  generate: (request, onEvent) => serialized(async () => {
+  generate: (request, onEvent) => calls.run(async () => {
     if (deviceLoss.lost) throw new DeviceLostError(deviceLoss.lost);
     const current = loaded;
     if (!current) throw new ModelNotLoadedError();
@@ -164,7 +143,7 @@ const generation: GeneratorWorkerApi = {
     return running !== undefined;
   },
 
-  release: () => serialized(releaseLoaded),
+  release: () => calls.run(releaseLoaded),
 
   // Not serialized: a lost device must also stop a generation that is running (as a real loss would).
   simulateDeviceLoss: async () => {
@@ -180,7 +159,7 @@ const generation: GeneratorWorkerApi = {
 const api: GeneratorWorkerFullApi = {
   ...generation,
   ...modelStoreApi(async (id) => {
-    if (loaded?.modelId === id) await serialized(releaseLoaded);
+    if (loaded?.modelId === id) await calls.run(releaseLoaded);
   }),
 };
 
