@@ -27,8 +27,6 @@ export async function installPackage(descriptor: ModelDescriptor, source: Packag
   const existing = await getModel(modelId);
   if (existing) return existing;
 
-  // Packages are public: no token, and the manifest gives every file's size and sha256.
-  const session = new InstallSession(modelId, options, { tokenOrigin: 'null', lookupDigest: async () => ({}) });
   const jobs: FileJob[] = manifestFiles(manifest).map((f) => ({
     key: `${base}${f.path}@${f.sha256}`,
     url: new URL(f.path, base).href,
@@ -37,6 +35,8 @@ export async function installPackage(descriptor: ModelDescriptor, source: Packag
     size: f.bytes,
     expected: { algorithm: 'sha256', hex: f.sha256, from: 'package manifest' },
   }));
+  // Packages are public: no token, and the manifest gives every file's size and sha256.
+  const session = new InstallSession(modelId, options, { tokenOrigin: 'null', lookupDigest: async () => ({}) });
   return session.run(jobs, async () => {
     await session.checkQuota(manifest.totalBytes * 2); // slices, then package files (slices are dropped as each file lands)
     await session.putRecord({ modelId, descriptor, precision: manifest.precision, converted: {}, tokenizer: [], startedAt: Date.now() });

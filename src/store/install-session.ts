@@ -58,6 +58,10 @@ export interface SessionSource {
   lookupDigest: (job: FileJob, ctx: DownloadContext) => Promise<{ size?: number; expected?: ExpectedDigest }>;
 }
 
+/**
+ * One install of one model id. The constructor starts following the caller's signal and `run` stops it, so a
+ * session is created right before its `run`.
+ */
 export class InstallSession {
   readonly emit: (e: InstallEvent) => void;
   readonly download: DownloadContext;

@@ -51,13 +51,14 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
   const existing = await getModel(modelId);
   if (existing) return existing;
 
-  const files = checkpointJobs(source);
-  const session = new InstallSession(modelId, options, treeLookup(source, files.checkerPaths));
   let record = await get<InstallRecord>(modelId, stores().installs);
   if (!record || record.precision !== precision) {
     record = { modelId, descriptor, precision, converted: {}, tokenizer: [], startedAt: Date.now() };
   }
+  const files = checkpointJobs(source);
   const todo = filesToDo(files, record);
+  // The session holds a listener on the caller's signal from here until run() ends: nothing may throw between.
+  const session = new InstallSession(modelId, options, treeLookup(source, files.checkerPaths));
   return session.run([...files.model, ...files.checker], async () => {
     // 1. Plan + quota.
     const { needed, unstarted } = await plan(session.download, todo, record, descriptor, precision);
