@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm test`: type check, unit tests, browser (e2e) tests, in that order, always all three. Each vitest run
- * writes its JSON report to a temp file (the default reporter still shows progress). The very last line is
- * `N passed, N failed, N skipped`. The type check counts as one test. A suite that crashes (no report, or a
- * non-zero exit that the report does not explain) counts as one failure, never as zero. Exit code 1 if
- * anything failed.
+ * `npm test`: type checks, dependency rules, unit tests, browser (e2e) tests, in that order, always all of them.
+ * Each vitest run writes its JSON report to a temp file (the default reporter still shows progress). The very
+ * last line is `N passed, N failed, N skipped`. Each type-check config and the dependency check count as one
+ * test. A suite that crashes (no report, or a non-zero exit that the report does not explain) counts as one
+ * failure, never as zero. Exit code 1 if anything failed.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,10 +26,27 @@ function run(label, args) {
   return r.status ?? 1; // killed by a signal or not started: a failure
 }
 
-function typecheck() {
-  const code = run('typecheck', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+/** One counted test: a command that passes with exit code 0. */
+function check(label, args) {
+  const code = run(label, args);
   totals[code === 0 ? 'passed' : 'failed'] += 1;
-  console.log(`typecheck: ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
+  console.log(`${label}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
+}
+
+/** Browser code without Node types, the CLI without DOM types, then everything with tests (three tests). */
+function typecheck() {
+  for (const config of ['tsconfig.browser.json', 'tsconfig.node.json', 'tsconfig.json']) {
+    check(`typecheck ${config}`, [bin('typescript', 'bin/tsc'), '-p', config, '--noEmit']);
+  }
+}
+
+/** The layer rules of architecture.md (.dependency-cruiser.cjs): one test. */
+function dependencyCheck() {
+  // Not bin(): dependency-cruiser's package.json is not in its "exports".
+  check('dependency check', [
+    join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'),
+    '--config', '.dependency-cruiser.cjs', '--output-type', 'err', 'src', 'workers', 'e2e', 'scripts', 'vite.config.ts',
+  ]);
 }
 
 function vitest(project) {
@@ -75,6 +92,7 @@ function vitest(project) {
 }
 
 typecheck();
+dependencyCheck();
 vitest('unit');
 vitest('e2e');
 rmSync(tmp, { recursive: true, force: true });
