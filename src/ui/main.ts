@@ -10,6 +10,8 @@ import { deleteHistory, loadHistory, saveHistory, type HistoryEntry } from './hi
 import { formatBytes } from '../core/format-bytes.ts';
 import { ModelsPanel } from './models.ts';
 import { ProgressView } from './progress.ts';
+import { samplerSettingsFromLabels } from '../client/sampler-options.ts';
+import { RECOMMENDED_PRESET, samplerControls, samplerParameters, samplerSummary, stageSamplers } from './sampler-fields.ts';
 import '../offline/register.ts'; // service worker in production builds only: offline app shell + COOP/COEP (src/offline/)
 import { installSote } from '../client/sote.ts';
 import {
@@ -105,6 +107,7 @@ function renderModelOptions(): void {
 }
 
 const isKnownModel = (id: string) => id in MODELS || installed.some((m) => m.id === id);
+const samplers = samplerControls((patch) => { update(patch); syncInputs(); }, () => { update({ ...RECOMMENDED_PRESET }); syncInputs(); });
 const backendEl = h('select', { name: 'backend' },
   h('option', { value: 'auto' }, 'auto (WebGPU on a GPU, else WASM)'), h('option', { value: 'webgpu' }, 'WebGPU'), h('option', { value: 'wasm' }, 'WASM (CPU)'));
 
@@ -122,6 +125,7 @@ function syncInputs(): void {
   safetyEl.checked = settings.enable_safety_checker;
   renderModelOptions();
   backendEl.value = settings.backend;
+  samplers.sync(settings);
   for (const name of ['first_stage_steps', 'second_stage_steps', 'guidance_scale', 'second_stage_guidance_scale', 'num_images'] as const) {
     const el = form.querySelector<HTMLInputElement>(`[name=${name}]`);
     if (el) el.value = String(settings[name]);
@@ -157,6 +161,7 @@ const form = h('form', { novalidate: true },
   h('div', { class: 'row' },
     field('Stage B steps', 'second_stage_steps', numberInput('second_stage_steps', BOUNDS.second_stage_steps)),
     field('Stage B guidance', 'second_stage_guidance_scale', numberInput('second_stage_guidance_scale', BOUNDS.second_stage_guidance_scale, 0.1))),
+  samplers.element,
   h('div', { class: 'row' },
     field('Seed', 'seed', seedEl),
     h('label', {}, 'Lock seed', lockEl),
@@ -195,6 +200,7 @@ function applyParameters(p: GenerationParameters): void {
     prompt: p.prompt, negative_prompt: p.negativePrompt, first_stage_steps: p.steps, guidance_scale: p.cfgScale,
     second_stage_steps: p.secondStageSteps, second_stage_guidance_scale: p.secondStageCfgScale,
     seed: Number(p.seed), seedLocked: true, size: (preset as Settings['size']) ?? 'custom', width: p.width, height: p.height,
+    ...samplerSettingsFromLabels(p),
   });
   syncInputs();
 }
@@ -228,8 +234,8 @@ async function generate(): Promise<void> {
     // Waits its turn if a window.sote request is running (the runner serializes the shared worker).
     const result = await runner.generate(selectedLoadRequest(), {
       prompt: used.prompt, negativePrompt: used.negative_prompt, width, height, numImages: used.num_images, seed: used.seed,
-      stageC: { steps: used.first_stage_steps, cfg: used.guidance_scale },
-      stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale },
+      stageC: { steps: used.first_stage_steps, cfg: used.guidance_scale, sampler: stageSamplers(used).stageC },
+      stageB: { steps: used.second_stage_steps, cfg: used.second_stage_guidance_scale, sampler: stageSamplers(used).stageB },
       enableSafetyChecker: used.enable_safety_checker,
       preview: { every: 1 }, // live Stage C preview in the progress panel (one small read-back per step)
     }, { signal: controller.signal, onEvent: (e) => { progress.handle(e); if (outcome) progress.setStatus(outcome); } });
@@ -238,7 +244,7 @@ async function generate(): Promise<void> {
       (flagged ? ` — the safety checker flagged ${flagged} image(s); they were replaced by black images` : ''));
     const params: GenerationParameters = {
       prompt: used.prompt, negativePrompt: used.negative_prompt, steps: used.first_stage_steps, cfgScale: used.guidance_scale,
-      sampler: 'DDPM (Stable Cascade official)', seed: String(result.seed), width, height, model: used.model,
+      ...samplerParameters(used), seed: String(result.seed), width, height, model: used.model,
       secondStageSteps: used.second_stage_steps, secondStageCfgScale: used.second_stage_guidance_scale,
     };
     const entry: HistoryEntry = {
@@ -275,7 +281,7 @@ async function renderEntry(entry: HistoryEntry): Promise<HTMLElement[]> {
     const name = `sote-${entry.seed}${entry.images.length > 1 ? `-${i + 1}` : ''}`;
     const card = h('div', { class: 'card', 'data-entry': entry.id },
       canvas,
-      h('div', { class: 'meta' }, `${entry.settings.prompt} · seed ${entry.seed} · ${img.width}×${img.height} · ${entry.backend} · ${entry.timings.inference?.toFixed(1)} s`),
+      h('div', { class: 'meta' }, `${entry.settings.prompt} · seed ${entry.seed} · ${img.width}×${img.height} · ${samplerSummary(entry.settings)} · ${entry.backend} · ${entry.timings.inference?.toFixed(1)} s`),
       h('div', { class: 'row' },
         h('button', { type: 'button', onclick: () => downloadBlob(img.png, `${name}.png`) }, 'PNG'),
         h('button', { type: 'button', onclick: () => canvas.toBlob((b) => b && downloadBlob(b, `${name}.jpg`), 'image/jpeg', 0.92) }, 'JPEG'),

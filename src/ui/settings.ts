@@ -4,10 +4,12 @@
  * metadata and copy-as-code all read the same thing.
  */
 import { IMAGE_SIZE_PRESETS, type ImageSizePreset } from '../client/input-schema.ts';
+import { DEFAULT_SAMPLER_SETTINGS, type SamplerSettings } from '../client/sampler-options.ts';
 
 export { IMAGE_SIZE_PRESETS, type ImageSizePreset };
 
-export interface Settings {
+/** The sampler fields (sampler, scheduler, second_stage_sampler, second_stage_scheduler) are API extensions. */
+export interface Settings extends SamplerSettings {
   prompt: string;
   negative_prompt: string;
   first_stage_steps: number;
@@ -58,6 +60,7 @@ export function defaultSettings(): Settings {
     enable_safety_checker: true,
     model: 'tiny-demo',
     backend: 'auto',
+    ...DEFAULT_SAMPLER_SETTINGS,
   };
 }
 
@@ -106,6 +109,12 @@ export function hostedClientCode(s: Settings): string {
     seed: s.seed,
     num_images: s.num_images,
     enable_safety_checker: s.enable_safety_checker,
+    // Extensions: only when not the default DDPM (the hosted endpoint ignores them; this page's window.sote uses them).
+    ...(s.sampler === 'ddpm' ? {} : { sampler: s.sampler, scheduler: s.scheduler }),
+    ...(s.second_stage_sampler === 'ddpm' ? {} : { second_stage_sampler: s.second_stage_sampler, second_stage_scheduler: s.second_stage_scheduler }),
   };
-  return `import { fal } from "@fal-ai/client";\n\nconst { data } = await fal.subscribe("fal-ai/stable-cascade/sote-diffusion", {\n  input: ${JSON.stringify(input, null, 2).replace(/\n/g, '\n  ')},\n  logs: true,\n});\nconsole.log(data.images[0].url);\n`;
+  const note = s.sampler !== 'ddpm' || s.second_stage_sampler !== 'ddpm'
+    ? '// sampler/scheduler fields are Sote WebGPU extensions: the hosted endpoint ignores them, window.sote on the page uses them\n'
+    : '';
+  return `import { fal } from "@fal-ai/client";\n\n${note}const { data } = await fal.subscribe("fal-ai/stable-cascade/sote-diffusion", {\n  input: ${JSON.stringify(input, null, 2).replace(/\n/g, '\n  ')},\n  logs: true,\n});\nconsole.log(data.images[0].url);\n`;
 }
