@@ -15,7 +15,10 @@ import { IMAGE_SIZE_PRESETS, isImageSizePreset } from '../../core/image-size-pre
 import { createNodeEngine, NODE_ENGINE_BACKENDS } from '../../engine/node-engine.ts';
 import { directoryPackageReader } from '../../pipeline/package-reader-node.ts';
 import { encodePngWithParameters, type GenerationParameters } from '../../pipeline/png.ts';
-import type { SamplerPresetName } from '../../pipeline/samplers/presets.ts';
+import type { SamplerPresetName, StageSamplerChoice } from '../../pipeline/samplers/presets.ts';
+import {
+  DEFAULT_SCHEDULER, FIRST_STAGE_SAMPLERS, samplerLabel, SCHEDULERS, SECOND_STAGE_SAMPLERS, stageSamplerChoice, type Scheduler,
+} from '../../client/sampler-options.ts';
 import { TextToImagePipeline } from '../../pipeline/text-to-image.ts';
 import { oneOf, parseCli, required, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
@@ -24,7 +27,8 @@ const USAGE =
   'npm run cli -- generate --model <package dir> --prompt "…" [--negative-prompt "…"] [--first-stage-steps 25] ' +
   '[--second-stage-steps 10] [--guidance-scale 8] [--second-stage-guidance-scale 2] ' +
   '[--image-size square_hd|square|portrait_4_3|portrait_16_9|landscape_4_3|landscape_16_9|WxH] [--seed N] ' +
-  '[--num-images 1] [--sampler official|diffusers] [--long-prompt] [--backend node|wasm] --out img.png';
+  '[--num-images 1] [--sampler ddpm|dpmpp_2m|official|diffusers] [--scheduler sgm_uniform|normal|karras|exponential] ' +
+  '[--second-stage-sampler ddpm|lcm] [--second-stage-scheduler …] [--long-prompt] [--backend node|wasm] --out img.png';
 
 /** fal-ai/stable-cascade/sote-diffusion defaults (spec §7.4). */
 export const HOSTED_DEFAULTS = {
@@ -42,6 +46,37 @@ export const SAMPLER_LABELS: Readonly<Record<SamplerPresetName, string>> = {
   official: 'DDPM (official gdf)',
   diffusers: 'DDPMWuerstchen (diffusers)',
 };
+
+/**
+ * The sampler options (the API's extensions, spec'd in client/sampler-options.ts): --sampler is the Stage C
+ * sampler (ddpm, the default, or dpmpp_2m); `official` and `diffusers` pick the DDPM formulation of both stages
+ * (official = ddpm). --scheduler / --second-stage-scheduler apply to the k-diffusion samplers only.
+ */
+export function parseSamplerOptions(values: { sampler?: string; scheduler?: string; 'second-stage-sampler'?: string; 'second-stage-scheduler'?: string }): {
+  preset: SamplerPresetName; stageC: StageSamplerChoice; stageB: StageSamplerChoice;
+  labels: Pick<GenerationParameters, 'sampler' | 'scheduleType' | 'secondStageSampler' | 'secondStageScheduleType'>;
+} {
+  const samplerC = oneOf(values.sampler, [...FIRST_STAGE_SAMPLERS, 'official', 'diffusers'] as const, '--sampler', 'ddpm', USAGE);
+  const samplerB = oneOf(values['second-stage-sampler'], SECOND_STAGE_SAMPLERS, '--second-stage-sampler', 'ddpm', USAGE);
+  const schedule = (flag: string, value: string | undefined, kSampler: boolean, fallback: Scheduler, needs: string): Scheduler => {
+    if (value !== undefined && !kSampler) throw new UsageError(`${flag} applies to ${needs} only`, USAGE);
+    return oneOf(value, SCHEDULERS, flag, fallback, USAGE);
+  };
+  const scheduleC = schedule('--scheduler', values.scheduler, samplerC === 'dpmpp_2m', DEFAULT_SCHEDULER.first, '--sampler dpmpp_2m');
+  const scheduleB = schedule('--second-stage-scheduler', values['second-stage-scheduler'], samplerB === 'lcm', DEFAULT_SCHEDULER.second, '--second-stage-sampler lcm');
+  const preset: SamplerPresetName = samplerC === 'diffusers' ? 'diffusers' : 'official';
+  const c = samplerC === 'dpmpp_2m' ? stageSamplerChoice('dpmpp_2m', scheduleC) : stageSamplerChoice('ddpm', scheduleC);
+  const kC = samplerLabel(samplerC === 'dpmpp_2m' ? 'dpmpp_2m' : 'ddpm', scheduleC);
+  const kB = samplerLabel(samplerB, scheduleB);
+  return {
+    preset, stageC: c, stageB: stageSamplerChoice(samplerB, scheduleB),
+    labels: {
+      sampler: samplerC === 'dpmpp_2m' ? kC.sampler : SAMPLER_LABELS[preset],
+      ...(kC.scheduleType ? { scheduleType: kC.scheduleType } : {}),
+      ...(samplerB === 'lcm' ? { secondStageSampler: kB.sampler, secondStageScheduleType: kB.scheduleType } : {}),
+    },
+  };
+}
 
 /** A preset name or WxH (positive integers, ≤ 14142 as in the newer fal toolkit). */
 export function parseImageSize(value: string): { width: number; height: number } {
@@ -104,6 +139,9 @@ export const command: CliCommand = {
       seed: { type: 'string' },
       'num-images': { type: 'string' },
       sampler: { type: 'string' },
+      scheduler: { type: 'string' },
+      'second-stage-sampler': { type: 'string' },
+      'second-stage-scheduler': { type: 'string' },
       'long-prompt': { type: 'boolean', default: false },
       backend: { type: 'string' },
       out: { type: 'string' },
@@ -113,16 +151,19 @@ export const command: CliCommand = {
     if (prompt === undefined) throw new UsageError('missing --prompt', USAGE);
     const out = required(values.out, '--out', USAGE);
     const { width, height } = values['image-size'] === undefined ? HOSTED_DEFAULTS : parseImageSize(values['image-size']);
+    const samplers = parseSamplerOptions(values);
     const stageC = {
       steps: integer(values['first-stage-steps'], '--first-stage-steps', HOSTED_DEFAULTS.firstStageSteps, 1),
       cfg: scale(values['guidance-scale'], '--guidance-scale', HOSTED_DEFAULTS.guidanceScale),
+      sampler: samplers.stageC,
     };
     const stageB = {
       steps: integer(values['second-stage-steps'], '--second-stage-steps', HOSTED_DEFAULTS.secondStageSteps, 1),
       cfg: scale(values['second-stage-guidance-scale'], '--second-stage-guidance-scale', HOSTED_DEFAULTS.secondStageGuidanceScale),
+      sampler: samplers.stageB,
     };
     const numImages = integer(values['num-images'], '--num-images', HOSTED_DEFAULTS.numImages, 1, 4);
-    const sampler = oneOf(values.sampler, ['official', 'diffusers'] as const, '--sampler', 'official', USAGE);
+    const sampler = samplers.preset;
     const backend = oneOf(values.backend, NODE_ENGINE_BACKENDS, '--backend', 'node', USAGE);
     const seed = parseSeed(values.seed);
     const negativePrompt = values['negative-prompt'] ?? '';
@@ -144,7 +185,7 @@ export const command: CliCommand = {
       if (dirname(out) !== '.') await mkdir(dirname(out), { recursive: true });
       for (const [i, image] of result.images.entries()) {
         const parameters: GenerationParameters = {
-          prompt, negativePrompt, steps: stageC.steps, cfgScale: stageC.cfg, sampler: SAMPLER_LABELS[sampler],
+          prompt, negativePrompt, steps: stageC.steps, cfgScale: stageC.cfg, ...samplers.labels,
           seed: result.seed.toString(), width: image.width, height: image.height, model: pipeline.manifest.name,
           secondStageSteps: stageB.steps, secondStageCfgScale: stageB.cfg,
           ...(numImages > 1 ? { extra: { 'Batch size': String(numImages), 'Batch pos': String(i) } } : {}),
@@ -157,7 +198,8 @@ export const command: CliCommand = {
         `timings (s): text_encoder ${t.text_encoder.toFixed(3)}, prior ${t.prior.toFixed(3)} (${stageC.steps} steps), ` +
           `decoder ${t.decoder.toFixed(3)} (${stageB.steps} steps), vqgan ${t.vqgan.toFixed(3)}, inference ${t.inference.toFixed(3)}`,
       );
-      console.log(`wrote ${paths.join(', ')} (${width}×${height}, ${SAMPLER_LABELS[sampler]}, read-backs ${result.readbacks})`);
+      const names = [samplers.labels.sampler, samplers.labels.scheduleType, '/', samplers.labels.secondStageSampler ?? samplers.labels.sampler, samplers.labels.secondStageScheduleType];
+      console.log(`wrote ${paths.join(', ')} (${width}×${height}, ${names.filter(Boolean).join(' ')}, read-backs ${result.readbacks})`);
     } finally {
       await pipeline.release();
     }
