@@ -6,7 +6,8 @@
 import type { Tensor } from 'onnxruntime-common';
 import type { EngineSession, OrtEngine } from '../engine/ort-engine.ts';
 import { buildSamplerStepGraph, compileWeightless } from '../models/pipeline-graphs.ts';
-import { createStageSampler, type SamplerConfig } from './samplers/presets.ts';
+import { createStageSampler } from './samplers/create-stage-sampler.ts';
+import type { SamplerConfig } from './samplers/presets.ts';
 import type { StepGraphKind } from './samplers/stage-sampler.ts';
 import { shapeNumel } from '../core/torch-generator.ts';
 

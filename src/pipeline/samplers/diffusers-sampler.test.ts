@@ -4,7 +4,8 @@ import {
   diffusersAlphaCumprod, diffusersStep, diffusersStepCoefficients, diffusersTimesteps, diffusersUsesCfg,
 } from './diffusers-sampler.ts';
 import { gdfStep } from './gdf-sampler.ts';
-import { createStageSampler, SAMPLER_PRESETS, samplerPreset } from './presets.ts';
+import { createStageSampler } from './create-stage-sampler.ts';
+import { SAMPLER_PRESETS, samplerPreset } from './presets.ts';
 import { sampleStage, type ModelCall } from './sample-stage.ts';
 
 describe('diffusers DDPMWuerstchenScheduler', () => {

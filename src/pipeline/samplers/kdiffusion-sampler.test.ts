@@ -8,7 +8,8 @@ import { maxAbsDiff, needsGolden, openGolden, readGoldenJson, relMaxDiff } from 
 import type { SafetensorsFile } from '../../weights/safetensors.ts';
 import { TorchGenerator } from '../../core/torch-generator.ts';
 import { cascadeSigma, cascadeSigmaRange, cascadeSigmas, cascadeTimestep, type SigmaScheduleName } from './cascade-sigmas.ts';
-import { createStageSampler, type KDiffusionMethod, type KDiffusionSamplerConfig } from './presets.ts';
+import { createStageSampler } from './create-stage-sampler.ts';
+import type { KDiffusionMethod, KDiffusionSamplerConfig } from './presets.ts';
 import { sampleStage, type ModelCall, type StepInfo } from './sample-stage.ts';
 
 interface ComfyStageJson {

@@ -4,10 +4,6 @@
  * is the most likely match for hosted (fal) results.
  */
 import type { SigmaScheduleName } from './cascade-sigmas.ts';
-import { DiffusersStageSampler } from './diffusers-sampler.ts';
-import { GdfStageSampler } from './gdf-sampler.ts';
-import { KDiffusionStageSampler } from './kdiffusion-sampler.ts';
-import type { StageSampler } from './stage-sampler.ts';
 
 /** Settings of the gdf formulation (GDF.sample + DDPMSampler). */
 export interface GdfSamplerConfig {
@@ -67,23 +63,6 @@ export function samplerPreset(name: SamplerPresetName, stage: CascadeStage): Sam
   const preset = SAMPLER_PRESETS[name];
   if (!preset) throw new Error(`unknown sampler preset "${name}"; known: ${Object.keys(SAMPLER_PRESETS).join(', ')}`);
   return preset[stage];
-}
-
-/**
- * The sampler of one stage for `steps` steps at guidance weight `cfg` (the only place that looks at the kind).
- * A null weight means no guidance; otherwise gdf guides at any weight, diffusers only above 1, k-diffusion at any
- * weight but 1.
- */
-export function createStageSampler(config: SamplerConfig, steps: number, cfg: number | null): StageSampler {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
-  switch (config.kind) {
-    case 'gdf':
-      return new GdfStageSampler(config, steps, cfg);
-    case 'diffusers':
-      return new DiffusersStageSampler(steps, cfg);
-    case 'kdiffusion':
-      return new KDiffusionStageSampler(config, steps, cfg);
-  }
 }
 
 /** The sampler config of a stage: the preset's DDPM sampler, or the chosen k-diffusion sampler with the stage's shift. */

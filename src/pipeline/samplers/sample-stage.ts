@@ -9,7 +9,8 @@
  * Stage C and Stage B therefore reproduces PyTorch's global-generator stream: C init, C steps…, B init, B steps….
  */
 import { shapeNumel } from '../../core/torch-generator.ts';
-import { createStageSampler, type SamplerConfig } from './presets.ts';
+import { createStageSampler } from './create-stage-sampler.ts';
+import type { SamplerConfig } from './presets.ts';
 import type { SamplerStepResult } from './stage-sampler.ts';
 
 /** One network evaluation requested by the sampler. */
