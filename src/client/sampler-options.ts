@@ -1,37 +1,15 @@
 /**
- * The sampler choices offered beyond the hosted schema (API extensions `sampler`, `scheduler`,
- * `second_stage_sampler`, `second_stage_scheduler`), their A1111 display names (PNG parameters, gallery) and the
- * "SoteDiffusion v2 recommended" preset from the model card (ComfyUI: DPM++ 2M + sgm_uniform, 28 steps, CFG 6 for
- * Stage C; LCM + exponential, 14 steps, CFG 1 for Stage B).
- *
- * `ddpm` is the default on both stages and means the sampler the pipeline used before these options existed
- * (the official gdf DDPM sampler), so requests without them generate exactly what they did.
+ * The sampler options of a request beyond the hosted schema, as the API and the page hold them (API field names),
+ * and the "SoteDiffusion v2 recommended" preset from the model card (ComfyUI: DPM++ 2M + sgm_uniform, 28 steps,
+ * CFG 6 for Stage C; LCM + exponential, 14 steps, CFG 1 for Stage B). The choices themselves, their display names
+ * and defaults are the pipeline's (pipeline/samplers/sampler-choices.ts, shared with the CLI).
  */
-import { SIGMA_SCHEDULES, type SigmaScheduleName } from '../pipeline/samplers/cascade-sigmas.ts';
-import type { StageSamplerChoice } from '../pipeline/samplers/presets.ts';
+import { DEFAULT_SCHEDULER, SAMPLER_LABELS, SCHEDULER_LABELS, type FirstStageSampler, type Scheduler, type SecondStageSampler } from '../pipeline/samplers/sampler-choices.ts';
 
-export const FIRST_STAGE_SAMPLERS = ['ddpm', 'dpmpp_2m'] as const;
-export const SECOND_STAGE_SAMPLERS = ['ddpm', 'lcm'] as const;
-export const SCHEDULERS = SIGMA_SCHEDULES;
-export type FirstStageSampler = (typeof FIRST_STAGE_SAMPLERS)[number];
-export type SecondStageSampler = (typeof SECOND_STAGE_SAMPLERS)[number];
-export type Scheduler = SigmaScheduleName;
-
-/** The scheduler a k-diffusion sampler uses when none is given: the model card's choice for that stage. */
-export const DEFAULT_SCHEDULER: Readonly<Record<'first' | 'second', Scheduler>> = { first: 'sgm_uniform', second: 'exponential' };
-
-/** A1111's names (its `Sampler:` and `Schedule type:` values). */
-export const SAMPLER_LABELS: Readonly<Record<FirstStageSampler | SecondStageSampler, string>> = {
-  ddpm: 'DDPM',
-  dpmpp_2m: 'DPM++ 2M',
-  lcm: 'LCM',
-};
-export const SCHEDULER_LABELS: Readonly<Record<Scheduler, string>> = {
-  sgm_uniform: 'SGM Uniform',
-  normal: 'Normal',
-  karras: 'Karras',
-  exponential: 'Exponential',
-};
+export {
+  DEFAULT_SCHEDULER, FIRST_STAGE_SAMPLERS, SAMPLER_LABELS, samplerLabel, SCHEDULER_LABELS, SCHEDULERS, SECOND_STAGE_SAMPLERS,
+  stageSamplerChoice, type FirstStageSampler, type Scheduler, type SecondStageSampler,
+} from '../pipeline/samplers/sampler-choices.ts';
 
 /** The sampler settings of a request (API field names). */
 export interface SamplerSettings {
@@ -59,16 +37,6 @@ export const SOTE_V2_RECOMMENDED = {
   second_stage_sampler: 'lcm',
   second_stage_scheduler: 'exponential',
 } as const satisfies Partial<SamplerSettings> & Record<string, string | number>;
-
-/** The pipeline's choice for one stage (the scheduler only matters for a k-diffusion sampler). */
-export function stageSamplerChoice(sampler: FirstStageSampler | SecondStageSampler, scheduler: Scheduler): StageSamplerChoice {
-  return sampler === 'ddpm' ? { method: 'ddpm' } : { method: sampler, schedule: scheduler };
-}
-
-/** `Sampler` / `Schedule type` values for one stage; the schedule only for a k-diffusion sampler. */
-export function samplerLabel(sampler: FirstStageSampler | SecondStageSampler, scheduler: Scheduler): { sampler: string; scheduleType?: string } {
-  return sampler === 'ddpm' ? { sampler: SAMPLER_LABELS.ddpm } : { sampler: SAMPLER_LABELS[sampler], scheduleType: SCHEDULER_LABELS[scheduler] };
-}
 
 /** The sampler settings recorded in a PNG's parameters (any unknown sampler name reads as DDPM). */
 export function samplerSettingsFromLabels(labels: { sampler: string; scheduleType?: string; secondStageSampler?: string; secondStageScheduleType?: string }): SamplerSettings {

@@ -18,7 +18,7 @@ import { encodePngWithParameters, type GenerationParameters } from '../../pipeli
 import type { SamplerPresetName, StageSamplerChoice } from '../../pipeline/samplers/presets.ts';
 import {
   DEFAULT_SCHEDULER, FIRST_STAGE_SAMPLERS, samplerLabel, SCHEDULERS, SECOND_STAGE_SAMPLERS, stageSamplerChoice, type Scheduler,
-} from '../../client/sampler-options.ts';
+} from '../../pipeline/samplers/sampler-choices.ts';
 import { TextToImagePipeline } from '../../pipeline/text-to-image.ts';
 import { oneOf, parseCli, required, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
@@ -48,7 +48,7 @@ export const SAMPLER_LABELS: Readonly<Record<SamplerPresetName, string>> = {
 };
 
 /**
- * The sampler options (the API's extensions, spec'd in client/sampler-options.ts): --sampler is the Stage C
+ * The sampler options (the API's extensions, spec'd in pipeline/samplers/sampler-choices.ts): --sampler is the Stage C
  * sampler (ddpm, the default, or dpmpp_2m); `official` and `diffusers` pick the DDPM formulation of both stages
  * (official = ddpm). --scheduler / --second-stage-scheduler apply to the k-diffusion samplers only.
  */
