@@ -174,6 +174,8 @@ export const command: CliCommand = {
     const pipeline = await TextToImagePipeline.load(engine, directoryPackageReader(modelDir), {
       onEvent: (e) => {
         if (e.type === 'session') sessions.push(`${e.component} ${e.ms.toFixed(0)} ms`);
+        // One line per sampler step (npm run scale reads the warm step times from these).
+        if (e.type === 'step') console.log(`step ${e.stage} ${e.step}/${e.steps} ${e.ms.toFixed(0)} ms`);
       },
     });
     const loadMs = performance.now() - loadStarted;

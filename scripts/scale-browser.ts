@@ -1,0 +1,193 @@
+/**
+ * The browser parts of the scale benchmark (see scripts/scale.ts): install through the Models panel, generate
+ * through window.sote.subscribe, reload offline (wasm-int4), all in a fresh Chromium profile removed at the end.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type BrowserSession } from '../e2e/support/browser.ts';
+import { diskBytes, PhaseSampler, pidsWithArg, processTree, rssBytes, type PartResult } from './scale-support.ts';
+import type { PartName, ScaleContext } from './scale.ts';
+
+const HOUR = 3_600_000;
+
+/** Phase name for the Models panel's progress text (src/ui/models.ts). */
+function installPhase(stage: string | undefined): string {
+  const m = /^Converting (\S+):/.exec(stage ?? '') ?? /^(\S+) converted/.exec(stage ?? '');
+  if (m) return `convert ${m[1]}`;
+  return 'download + verify';
+}
+
+/** Phase name for a request log line (src/client/request-logs.ts). */
+function generatePhase(message: string | undefined, prefix: string): string | undefined {
+  if (!message) return undefined;
+  if (message.startsWith('loading model')) return `${prefix}session creation`;
+  const started = /^(.+) started$/.exec(message);
+  if (started) return `${prefix}${started[1]}`;
+  if (/^safety checker/i.test(message)) return `${prefix}safety check`;
+  return undefined;
+}
+
+interface GenerateSummary {
+  ok: boolean;
+  error?: string;
+  distinct: number;
+  logs: { message: string; timestamp: string }[];
+}
+
+/**
+ * One request through window.sote.subscribe; logs go to window.__scaleLog as they arrive. The page code is a
+ * string: tsx compiles this file with keepNames, whose `__name` helper does not exist in the page.
+ */
+async function generate(page: Page, cancelAtFirstPriorStep: boolean): Promise<GenerateSummary> {
+  return page.evaluate(`(async (cancelEarly) => {
+    const w = window;
+    w.__scaleLog = [];
+    const seen = new Set();
+    const controller = new AbortController();
+    try {
+      const r = await w.sote.subscribe('fal-ai/stable-cascade/sote-diffusion', {
+        input: { prompt: 'newest, extremely aesthetic, best quality, 1girl, solo', image_size: { width: 256, height: 256 }, first_stage_steps: 4, second_stage_steps: 4, seed: 1, enable_safety_checker: true },
+        logs: true,
+        abortSignal: controller.signal,
+        onQueueUpdate: (s) => {
+          for (const l of s.logs ?? []) {
+            const key = l.timestamp + ' ' + l.message;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            w.__scaleLog.push({ message: l.message, timestamp: l.timestamp });
+            if (cancelEarly && /^Stage C \\(prior\\) step 1\\//.test(l.message)) controller.abort(new Error('cancelled at the first Stage C step (by design)'));
+          }
+        },
+      });
+      const blob = await (await fetch(r.data.images[0].url)).blob();
+      const bitmap = await createImageBitmap(blob);
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const g = canvas.getContext('2d');
+      g.drawImage(bitmap, 0, 0);
+      const px = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      const distinct = new Set();
+      for (let i = 0; i < px.length; i += 4) distinct.add(px[i]).add(px[i + 1]).add(px[i + 2]);
+      return { ok: true, distinct: distinct.size, logs: w.__scaleLog };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e), distinct: 0, logs: w.__scaleLog };
+    }
+  })(${JSON.stringify(cancelAtFirstPriorStep)})`);
+}
+
+async function installedBytes(page: Page, id: string): Promise<number> {
+  return page.evaluate(`new Promise((ok) => {
+    const open = indexedDB.open('sote-models');
+    open.onerror = () => ok(0);
+    open.onsuccess = () => {
+      try {
+        const get = open.result.transaction('models').objectStore('models').get(${JSON.stringify(id)});
+        get.onsuccess = () => ok(get.result?.bytes ?? 0);
+        get.onerror = () => ok(0);
+      } catch {
+        ok(0);
+      }
+    };
+  })`);
+}
+
+/** The text of the first visible .error element, or null (page code as a string, see generate()). */
+const VISIBLE_ERROR = `[...document.querySelectorAll('.error')].find((e) => !e.hidden && e.textContent.trim())?.textContent ?? null`;
+
+export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 'node'>): Promise<PartResult & { chromium?: string }> {
+  const precision = part === 'wasm-int4' ? 'int4' : 'int8';
+  const backend = part === 'wasm-int4' ? 'wasm' : 'webgpu';
+  const modelKey = `${ctx.descriptor.id}@${precision}`;
+  const profile = await mkdtemp(join(ctx.fixtureDir, `..`, `scale-profile-${part}-`));
+  const notes: string[] = [];
+  const result: PartResult & { chromium?: string } = { name: part, ok: false, phases: [], package_bytes: 0, idb_bytes: 0, downloaded_bytes: 0, finite: false, notes };
+  let browser: BrowserSession | undefined;
+  let sampler: PhaseSampler | undefined;
+  let mode: 'install' | 'generate' = 'install';
+  let prefix = '';
+  let lastStatus = Date.now();
+  try {
+    browser = await launchBrowser({ userDataDir: profile });
+    result.chromium = `Chromium ${browser.context.browser()?.version() ?? ''}`.trim();
+    const page = browser.page;
+    const rss = () => rssBytes(processTree(pidsWithArg(profile)));
+    sampler = new PhaseSampler(rss, async () => {
+      const worker = page.workers().find((w) => w.url().includes('generator.worker'));
+      const heap = await worker?.evaluate('self.performance.memory?.usedJSHeapSize').catch(() => undefined) as number | undefined;
+      const probe = await page.evaluate(`({
+        stage: document.querySelector('.install-progress .stage-text')?.textContent ?? undefined,
+        overall: document.querySelector('.install-progress .overall-text')?.textContent ?? undefined,
+        log: window.__scaleLog?.at(-1)?.message,
+      })`).catch(() => undefined) as { stage?: string; overall?: string; log?: string } | undefined;
+      const phase = mode === 'install' ? installPhase(probe?.stage) : generatePhase(probe?.log, prefix);
+      if (Date.now() - lastStatus > 30_000) {
+        lastStatus = Date.now();
+        ctx.log(`  ${part}: … ${mode === 'install' ? `${probe?.overall ?? ''} ${probe?.stage ?? ''}` : probe?.log ?? ''}`);
+      }
+      return { ...(phase ? { phase } : {}), ...(heap ? { heap } : {}) };
+    }, 1000, (name) => ctx.log(`  ${part}: ${name} (browser RSS ${(rss() / 2 ** 30).toFixed(2)} GiB)`));
+    sampler.start();
+    sampler.setPhase('page load');
+    const descriptorUrl = ctx.descriptorUrl;
+    await page.goto(`${ctx.appOrigin}/?hub=${encodeURIComponent(ctx.hub.origin)}&model=${encodeURIComponent(descriptorUrl)}`);
+    const entry = page.locator(`.catalogue .entry[data-model="${ctx.descriptor.id}"]`);
+    await entry.waitFor({ timeout: 120_000 });
+    await entry.locator('select').selectOption(precision);
+    await page.selectOption('select[name=backend]', backend);
+    sampler.setPhase('download + verify');
+    await entry.locator('button.install').click();
+    await page.waitForFunction(`document.querySelector('.install-progress .install-done') || (${VISIBLE_ERROR})`, undefined, { timeout: 6 * HOUR, polling: 1000 });
+    if (!(await page.locator('.install-progress .install-done').count())) throw new Error(`install failed: ${String(await page.evaluate(VISIBLE_ERROR))}`);
+    result.downloaded_bytes = ctx.hub.totalBytesServed();
+    const stageC = ctx.descriptor.source.files.find((f) => f.role === 'stage_c')!;
+    const stageCServed = ctx.hub.bytesServed(`/${ctx.descriptor.source.repo}/resolve/${ctx.descriptor.source.revision}/${stageC.path}`);
+    notes.push(ctx.stageCCut.done
+      ? `Stage C connection dropped once at half; Stage C served ${stageCServed} B for ${stageC.size} B (${stageCServed - (stageC.size ?? 0)} B extra)`
+      : 'the Stage C cut-off did not trigger');
+    result.package_bytes = await installedBytes(page, modelKey);
+    result.idb_bytes = diskBytes(join(profile, 'Default', 'IndexedDB'));
+
+    mode = 'generate';
+    await page.selectOption('select[name=model]', modelKey).catch(() => undefined);
+    await page.selectOption('select[name=backend]', backend);
+    const early = part === 'webgpu-int8' && !ctx.webgpuGenerate;
+    if (early) notes.push('WebGPU (SwiftShader, ~0.5 GFLOP/s): generation cancelled at the first Stage C step (run with --webgpu-generate for a whole image); Stage B/A sessions and the decode were not run');
+    sampler.setPhase('generate: start');
+    const first = await generate(page, early);
+    const okFirst = first.ok && first.distinct > 16;
+    notes.push(first.ok ? `image: ${first.distinct} distinct 8-bit values` : `generation: ${first.error}`);
+    result.finite = okFirst;
+    if (early) result.finite = false;
+
+    if (part === 'wasm-int4') {
+      ctx.hub.resetCounters();
+      prefix = 'after reload: ';
+      sampler.setPhase('reload (page load to generating)');
+      await browser.context.setOffline(true);
+      // The app's own URL: the ?model= descriptor lives on the (now unreachable) hub.
+      await page.goto(`${ctx.appOrigin}/`);
+      await page.locator(`select[name=model] option[value="${modelKey}"]`).waitFor({ state: 'attached', timeout: 120_000 });
+      await page.selectOption('select[name=model]', modelKey);
+      await page.selectOption('select[name=backend]', backend);
+      const second = await generate(page, false);
+      const reloadFetched = ctx.hub.totalBytesServed();
+      notes.push(`after reload: ${reloadFetched} B fetched from the hub; ${second.ok ? `image: ${second.distinct} distinct values` : `generation: ${second.error}`}`);
+      const t0 = Date.parse(second.logs[0]?.timestamp ?? '');
+      const gen = second.logs.find((l) => /^Stage C \(prior\) step 1\//.test(l.message));
+      if (gen && !Number.isNaN(t0)) notes.push(`after reload: first Stage C step ${((Date.parse(gen.timestamp) - t0) / 1000).toFixed(1)} s after the request was taken`);
+      result.finite = result.finite && second.ok && second.distinct > 16;
+      result.ok = okFirst && second.ok && reloadFetched === 0;
+    } else {
+      result.ok = early ? first.ok || /cancelled at the first Stage C step/.test(first.error ?? '') : okFirst;
+    }
+  } catch (e) {
+    result.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    browser?.printLogs(`browser log (${part})`);
+  } finally {
+    result.phases = sampler?.stop() ?? [];
+    result.disk_bytes = diskBytes(profile);
+    await browser?.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+  return result;
+}

@@ -1,0 +1,210 @@
+/**
+ * Measuring helpers for the scale benchmark (scripts/scale.ts): resident memory of a process tree from /proc,
+ * a 1 Hz sampler that attributes each sample to the phase running at that moment, disk usage of a folder, and
+ * the result JSON / markdown table.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export interface PhaseResult {
+  name: string;
+  seconds: number;
+  /** Peak over the phase of the summed VmRSS of every process of the browser (or of the Node child). */
+  peak_rss_bytes: number;
+  /** Peak JS heap of the generator worker (browser parts, when it could be read). */
+  peak_js_heap_bytes?: number;
+}
+
+export interface PartResult {
+  name: string;
+  ok: boolean;
+  error?: string;
+  phases: PhaseResult[];
+  package_bytes: number;
+  idb_bytes: number;
+  downloaded_bytes: number;
+  /**
+   * Every generation of the part completed and its image is not degenerate. The pipeline reads back only the
+   * final RGB8 image, so a NaN/Inf latent shows up as a flat or zero image: this is checked (> 16 distinct
+   * 8-bit values per image), not the float latents themselves.
+   */
+  finite: boolean;
+  /** Disk used by the part at its end (profile + packages), before cleanup. */
+  disk_bytes?: number;
+  notes: string[];
+  /** Per-step and other details (node part: step times, FLOPs, GFLOP/s, extrapolation). */
+  details?: Record<string, unknown>;
+}
+
+export interface ScaleResult {
+  date: string;
+  machine: { cpus: number; cpu_model: string; mem_bytes: number; chromium?: string; node: string };
+  command: string;
+  fixture: { dir: string; scale?: string; bytes?: number };
+  parts: PartResult[];
+}
+
+/** Pids of `roots` and all their descendants (from /proc/<pid>/stat ppid). */
+export function processTree(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // the process ended while listing
+    }
+  }
+  const out: number[] = [];
+  const queue = [...roots];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/** Pids whose command line contains `needle` (e.g. a Chromium --user-data-dir). */
+export function pidsWithArg(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Summed VmRSS (bytes) of the given processes. */
+export function rssBytes(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) sum += Number(m[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return sum;
+}
+
+export function diskBytes(path: string): number {
+  try {
+    return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
+  } catch {
+    return 0;
+  }
+}
+
+interface Sample {
+  at: number;
+  phase: string;
+  rss: number;
+  heap?: number;
+}
+
+/**
+ * Samples memory once a second and tags each sample with the current phase (`setPhase`, or `probe()` when it
+ * returns a name). Phases are reported in first-seen order; a phase's seconds run from its first sample to the
+ * next phase's first sample.
+ */
+export class PhaseSampler {
+  private samples: Sample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private phase = 'start';
+  private busy = false;
+
+  constructor(
+    private readonly rss: () => number,
+    private readonly probe?: () => Promise<{ phase?: string; heap?: number }>,
+    private readonly intervalMs = 1000,
+    /** Called when the phase changes (progress output). */
+    private readonly onPhase?: (name: string) => void,
+  ) {}
+
+  private announce(name: string): void {
+    if (name !== this.phase) this.onPhase?.(name);
+  }
+
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+  }
+
+  setPhase(name: string): void {
+    this.announce(name);
+    this.phase = name;
+    this.samples.push({ at: Date.now(), phase: name, rss: this.rss() });
+  }
+
+  private tick(): void {
+    if (this.busy) return;
+    this.busy = true;
+    const at = Date.now();
+    const rss = this.rss();
+    const done = (p?: { phase?: string; heap?: number }) => {
+      if (p?.phase) {
+        this.announce(p.phase);
+        this.phase = p.phase;
+      }
+      this.samples.push({ at, phase: this.phase, rss, ...(p?.heap ? { heap: p.heap } : {}) });
+      this.busy = false;
+    };
+    if (!this.probe) return done();
+    // A busy worker may not answer; never let one probe block the sampling for long.
+    Promise.race([this.probe(), new Promise<undefined>((ok) => setTimeout(() => ok(undefined), 3000))]).then(done, () => done());
+  }
+
+  stop(): PhaseResult[] {
+    if (this.timer) clearInterval(this.timer);
+    this.samples.push({ at: Date.now(), phase: '(end)', rss: this.rss() });
+    const order: string[] = [];
+    const byPhase = new Map<string, { first: number; seconds: number; rss: number; heap?: number }>();
+    for (let i = 0; i < this.samples.length - 1; i++) {
+      const s = this.samples[i];
+      const next = this.samples[i + 1];
+      let p = byPhase.get(s.phase);
+      if (!p) {
+        p = { first: s.at, seconds: 0, rss: 0 };
+        byPhase.set(s.phase, p);
+        order.push(s.phase);
+      }
+      p.seconds += Math.max(0, next.at - s.at) / 1000;
+      p.rss = Math.max(p.rss, s.rss, next.phase === s.phase ? next.rss : 0);
+      if (s.heap !== undefined) p.heap = Math.max(p.heap ?? 0, s.heap);
+    }
+    return order.filter((n) => n !== 'start' || byPhase.get(n)!.seconds > 0.5).map((name) => {
+      const p = byPhase.get(name)!;
+      return { name, seconds: Math.round(p.seconds * 10) / 10, peak_rss_bytes: p.rss, ...(p.heap !== undefined ? { peak_js_heap_bytes: p.heap } : {}) };
+    });
+  }
+}
+
+const gib = (b: number | undefined) => (b === undefined ? '—' : b > 0 && b < 2 ** 27 ? `${(b / 2 ** 30).toFixed(5)}` : `${(b / 2 ** 30).toFixed(2)}`);
+
+export function markdownTable(result: ScaleResult): string {
+  const lines = [
+    `Scale run ${result.date} · ${result.machine.cpus} × ${result.machine.cpu_model} · ${gib(result.machine.mem_bytes)} GiB RAM · ${result.machine.chromium ?? ''} · node ${result.machine.node}`,
+    `Command: \`${result.command}\``,
+    '',
+    '| part | phase | seconds | peak RSS (GiB) | peak worker JS heap (GiB) |',
+    '|---|---|---:|---:|---:|',
+  ];
+  for (const part of result.parts) {
+    for (const ph of part.phases) lines.push(`| ${part.name} | ${ph.name} | ${ph.seconds.toFixed(1)} | ${gib(ph.peak_rss_bytes)} | ${gib(ph.peak_js_heap_bytes)} |`);
+  }
+  lines.push('', '| part | ok | package (GiB) | IndexedDB (GiB) | downloaded (GiB) | disk used (GiB) | finite | error / notes |', '|---|---|---:|---:|---:|---:|---|---|');
+  for (const p of result.parts) {
+    lines.push(`| ${p.name} | ${p.ok ? 'yes' : 'NO'} | ${gib(p.package_bytes)} | ${gib(p.idb_bytes)} | ${gib(p.downloaded_bytes)} | ${gib(p.disk_bytes)} | ${p.finite ? 'yes' : 'no'} | ${[p.error, ...p.notes].filter(Boolean).join('; ').replace(/\|/g, '/')} |`);
+  }
+  return lines.join('\n');
+}
