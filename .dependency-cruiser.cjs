@@ -1,15 +1,16 @@
 /**
- * The layer rules of ../shared/docs/architecture.md, checked by `npm test` (scripts/check-deps.mjs). One
- * direction, from what a person touches down to bytes:
+ * The layer rules of ../shared/docs/architecture.md, checked by `npm test` (scripts/run-tests.mjs, one test) and
+ * `npm run depcheck`. One direction, from what a person touches down to bytes:
  *
  *   src/ui → src/client → (worker, over Comlink) → src/store → src/safety → src/pipeline → src/engine
  *          → src/models → src/onnx, src/weights → src/core
  *   src/cli (Node) → src/pipeline, src/engine, src/models, src/onnx, src/weights, src/testing
  *
- * Each layer lists what it may import; anything else in src/ or workers/ is an upward (or sideways) arrow.
- * src/core is the leaf everyone may use (error base, PyTorch's RNG, image-size presets). The worker speaks to the
- * page only through the protocol module of src/client. Tests (*.test.ts, e2e/) put the layers together to check
- * them and are exempt from the direction rules, never from the cycle rule. There is no exceptions list.
+ * Each layer lists what it may import (itself and layers below it); anything else in src/ or workers/ is an upward
+ * or sideways arrow. src/core is the leaf every layer may use (error base, PyTorch's RNG, presets, formatters).
+ * The worker takes from src/client only the protocol module (the contract both sides of Comlink implement). Type-only
+ * imports count. Tests (*.test.ts, e2e/) put layers together to check them and are exempt from the direction rules,
+ * never from the cycle rule. There is no exceptions list: a file that breaks a rule moves, or its import does.
  */
 const { builtinModules } = require('node:module');
 
