@@ -23,7 +23,7 @@ import { sha256OfBlob } from './hashing.ts';
 import { deleteWithPrefix, stores, type InstalledModel } from './idb.ts';
 import { commitModel, idbPackageSink, manifestFiles, writeBlobFile } from './package-store.ts';
 import type { InstallListener } from './progress.ts';
-import { estimateStorage, isQuotaError, quotaError, quotaErrorAfter } from './quota.ts';
+import { estimateStorage, isQuotaError, isRollingQuotaWindow, quotaError, quotaErrorAfter } from './quota.ts';
 import { readTar } from './tar.ts';
 
 export interface ImportOptions {
@@ -56,7 +56,7 @@ function localDescriptor(name: string, defaults?: ModelDescriptor): ModelDescrip
 /** Runs `body` for a new model id; on failure deletes every file written under it. */
 async function guarded<T>(modelId: string, needed: number, body: () => Promise<T>): Promise<T> {
   const before = await estimateStorage();
-  if (before.quota - before.usage < needed) throw quotaError(needed, before, 'before');
+  if (before.quota - before.usage < needed && !isRollingQuotaWindow(before)) throw quotaError(needed, before, 'before');
   await navigator.storage?.persist?.().catch(() => false);
   try {
     return await body();

@@ -19,7 +19,7 @@ import { DownloadError, StorageQuotaError } from './errors.ts';
 import { deleteWithPrefix, stores, type ExpectedDigest, type InstalledModel, type InstallRecord } from './idb.ts';
 import { commitModel } from './package-store.ts';
 import type { InstallEvent, InstallListener } from './progress.ts';
-import { estimateStorage, isQuotaFailure, quotaError, quotaErrorAfter, quotaGuarded, type StorageFacts } from './quota.ts';
+import { estimateStorage, isQuotaFailure, isRollingQuotaWindow, quotaError, quotaErrorAfter, quotaGuarded, type StorageFacts } from './quota.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 import { DEFAULT_SLICE_BYTES } from './slices.ts';
 
@@ -114,7 +114,7 @@ export class InstallSession {
     const facts = await (this.options.estimate ?? estimateStorage)();
     const persisted = (await globalThis.navigator?.storage?.persist?.().catch(() => false)) ?? false;
     this.emit({ type: 'quota', needed, usage: facts.usage, quota: facts.quota, persisted });
-    if ((this.options.checkQuota ?? true) && facts.quota - facts.usage < needed) {
+    if ((this.options.checkQuota ?? true) && facts.quota - facts.usage < needed && !isRollingQuotaWindow(facts)) {
       await beforeRefusal?.();
       throw quotaError(needed, facts, 'before');
     }

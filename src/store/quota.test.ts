@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StorageQuotaError } from './errors.ts';
-import { isQuotaError, isQuotaFailure, quotaError, quotaGuarded, QuotaHit, quotaSink } from './quota.ts';
+import { isQuotaError, isQuotaFailure, isRollingQuotaWindow, quotaError, quotaGuarded, QuotaHit, quotaSink } from './quota.ts';
 
 const quotaExceeded = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
 
@@ -42,5 +42,13 @@ describe('store quota errors', () => {
     expect(isQuotaFailure(new QuotaHit(quotaExceeded()))).toBe(true);
     expect(isQuotaFailure(quotaExceeded())).toBe(true);
     expect(quotaError(10, { usage: 9, quota: 8 }, 'during').available).toBe(0);
+  });
+
+  it("recognises Chromium's rolling quota window (usage + 10 GiB), nothing else", () => {
+    const GiB = 2 ** 30;
+    expect(isRollingQuotaWindow({ usage: 0, quota: 10 * GiB })).toBe(true);
+    expect(isRollingQuotaWindow({ usage: 536_870_912, quota: 11_274_292_202 })).toBe(true); // measured (platform notes)
+    expect(isRollingQuotaWindow({ usage: 0, quota: 8 * GiB })).toBe(false);
+    expect(isRollingQuotaWindow({ usage: 5, quota: 8 })).toBe(false);
   });
 });

@@ -52,6 +52,17 @@ export async function estimateStorage(): Promise<StorageFacts> {
   return { usage: e?.usage ?? 0, quota: e?.quota ?? Number.POSITIVE_INFINITY };
 }
 
+/**
+ * Chromium reports `quota = usage + 10 GiB` (platform-notes: 10,737,418,240 with nothing stored, then moving up as
+ * data is added) and enforces the real, disk-sized limit per write. That window says nothing about whether a
+ * 15 GiB install fits, so a refusal before writing must not rest on it: such an install starts, and a real
+ * QuotaExceededError during the writes is still caught and cleaned up (QuotaHit). Measured by `npm run scale`
+ * with the full-size fixture (Chromium 156 refused SoteDiffusion V2 int4, 15.1 GiB, with "10.00 GiB is free").
+ */
+export function isRollingQuotaWindow(facts: StorageFacts): boolean {
+  return Math.abs(facts.quota - facts.usage - 10 * 2 ** 30) < 2 ** 20;
+}
+
 /** StorageQuotaError for an install or import that needs `needed` bytes, with the storage facts of `facts`. */
 export function quotaError(needed: number, facts: StorageFacts, when: 'before' | 'during', cause?: unknown): StorageQuotaError {
   const free = Math.max(0, facts.quota - facts.usage);
