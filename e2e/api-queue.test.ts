@@ -183,8 +183,8 @@ describe('queue API (window.sote, demo model on WASM)', () => {
     expect(r.submitted[0].queue_position).toBe(0);
     // The first has started by the time the others are queued; the rest wait in order.
     expect(r.statuses[0]).toMatchObject({ status: 'IN_PROGRESS', request_id: r.ids[0], logs: [] });
-    expect(r.statuses[1]).toEqual({ status: 'IN_QUEUE', queue_position: 0, request_id: r.ids[1] });
-    expect(r.statuses[2]).toEqual({ status: 'IN_QUEUE', queue_position: 1, request_id: r.ids[2] });
+    expect(r.statuses[1]).toMatchObject({ status: 'IN_QUEUE', queue_position: 0, request_id: r.ids[1] });
+    expect(r.statuses[2]).toMatchObject({ status: 'IN_QUEUE', queue_position: 1, request_id: r.ids[2] });
     expect(r.finished).toEqual(r.ids);
     // The third saw its position go down, then run, then complete (repeats collapsed).
     const seen = r.thirdUpdates.filter((s, i, a) => i === 0 || a[i - 1] !== s);

@@ -5,9 +5,11 @@
  * Everything here comes from modules of src/client (the dependency check allows this file nothing else): callers
  * name the client's types (LoadRequest, ModelDescriptor, WorkerEvent…) and never import a lower layer.
  */
-export { createSoteClient, defaultSoteClient, fal, installSote, KNOWN_ENDPOINTS, sote, SOTE_DIFFUSION_ENDPOINT } from './sote.ts';
+export { createFalClient, createSoteClient, defaultSoteClient, fal, installSote, KNOWN_ENDPOINTS, sote, SOTE_DIFFUSION_ENDPOINT } from './sote.ts';
 export type { EndpointId, RequestOptions, SoteClient, SoteClientOptions, SoteConfig, SoteQueue, StatusOptions, SubscribeOptions, SubscribeToStatusOptions } from './sote.ts';
-export { ApiError, RequestNotFoundError, UnknownEndpointError, ValidationError, type ValidationIssue } from './api-errors.ts';
+export type * from './client-types.ts';
+export { SoteStream, type SoteStreamEventType } from './fal-stream.ts';
+export { ApiError, RealtimeUnavailableError, RequestNotFoundError, StartTimeoutError, UnknownEndpointError, ValidationError, type ApiErrorArgs, type ValidationIssue } from './api-errors.ts';
 export { IMAGE_SIZE_PRESETS, inputSchema, parseInput, type ImageSizePreset, type SoteInput, type SoteInputParams } from './input-schema.ts';
 export type * from './queue-types.ts';
 export { CREDENTIAL_ORIGINS, demoModelSource, GeneratorRunner, installedModelSource, type InstalledModelSourceOptions, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';

@@ -30,7 +30,8 @@ export const MAX_SEED = 2 ** 32 - 1;
 
 const side = z.number().int().min(MIN_SIDE).max(MAX_SIDE);
 
-export const imageSizeSchema = z.union([z.enum(PRESET_NAMES), z.object({ width: side, height: side })]);
+/** A custom size's sides default to 512, as the hosted ImageSize's do. */
+export const imageSizeSchema = z.union([z.enum(PRESET_NAMES), z.object({ width: side.default(512), height: side.default(512) })]);
 
 export const inputSchema = z.object({
   prompt: z.string().refine((s) => s.trim().length > 0, { message: 'prompt must not be empty', params: { type: 'string_too_short' } }),

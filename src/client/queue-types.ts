@@ -12,21 +12,32 @@ export interface RequestLog {
   timestamp: string;
 }
 
-export interface InQueueStatus {
+/**
+ * The hosted statuses' request URLs, in the hosted layout ({base}/{endpoint}/requests/{id}, /status, /cancel) under
+ * `sote:queue/` instead of `https://queue.fal.run/`: they name the request in this page's queue and are not
+ * fetchable (there is no server); use queue.result / status / cancel with the request id.
+ */
+export interface RequestUrls {
+  response_url: string;
+  status_url: string;
+  cancel_url: string;
+}
+
+export interface InQueueStatus extends RequestUrls {
   status: 'IN_QUEUE';
   /** Requests that will start before this one (0 = next to start). */
   queue_position: number;
   request_id: string;
 }
 
-export interface InProgressStatus {
+export interface InProgressStatus extends RequestUrls {
   status: 'IN_PROGRESS';
   /** Every line so far when `logs: true` was asked for, otherwise []. */
   logs: RequestLog[];
   request_id: string;
 }
 
-export interface CompletedStatus {
+export interface CompletedStatus extends RequestUrls {
   status: 'COMPLETED';
   logs: RequestLog[];
   /** inference_time: seconds of generation (timings.inference); null when the request failed or was cancelled. */
@@ -75,10 +86,12 @@ export interface SoteResult {
 }
 
 /** What `queue.submit` resolves to: the hosted client's InQueue status (a superset of `{ request_id }`). */
-export interface SubmitResult {
-  request_id: string;
-  status: 'IN_QUEUE';
-  queue_position: number;
+export type SubmitResult = InQueueStatus;
+
+/** The RequestUrls of a request. */
+export function requestUrls(endpointId: string, requestId: string): RequestUrls {
+  const response = `sote:queue/${endpointId}/requests/${requestId}`;
+  return { response_url: response, status_url: `${response}/status`, cancel_url: `${response}/cancel` };
 }
 
 /** POSTed as JSON to a request's webhookUrl when it ends. */

@@ -65,7 +65,7 @@ describe('RequestQueue', () => {
     await tick();
     expect(runner.started.map((r) => r.prompt)).toEqual(['a']);
     expect(runner.started[0].enableSafetyChecker).toBe(true); // the hosted default reaches the worker
-    expect(await q.status(ids[2])).toEqual({ status: 'IN_QUEUE', queue_position: 1, request_id: ids[2] });
+    expect(await q.status(ids[2])).toMatchObject({ status: 'IN_QUEUE', queue_position: 1, request_id: ids[2] });
     runner.finishNext();
     await (await q.result(ids[0])).data;
     await tick();

@@ -4,7 +4,8 @@
  * Invariants:
  * - requests start one at a time, in submission order (seq); a request is 'running' from its start (model
  *   loading included) until it is done or failed;
- * - IN_QUEUE's queue_position = number of queued requests submitted before it (0 = next to start);
+ * - IN_QUEUE's queue_position = number of queued requests that start before it (0 = next to start): requests
+ *   start in submission order, except that a 'low' priority request lets every later 'normal' one go first;
  * - every non-sync request is persisted (./request-store.ts): state changes are written at once, log lines
  *   within LOG_SAVE_DELAY_MS; on start, records left 'queued' or 'running' by a closed page are queued again,
  *   in their original order, with the seed fixed at submission (same image as the interrupted run would give);
@@ -12,16 +13,14 @@
  *   record (SoteErrors keep their class, also after a reload);
  * - webhooks are sent after the request is COMPLETED and never delay the next request.
  */
-import type { ErrorDetail } from './errors.ts';
-import { GenerationCancelledError, SoteError } from './errors.ts';
-import { reviveSoteError } from '../core/sote-error.ts';
+import { GenerationCancelledError } from './errors.ts';
 import type { RunOptions } from './generator-runner.ts';
-import type { GenerateResult, WorkerGenerateRequest } from './protocol.ts';
+import type { GenerateResult, WorkerEvent, WorkerGenerateRequest } from './protocol.ts';
 import { parseInput, randomSeed, toGenerationRequest } from './input-schema.ts';
 import { blobToDataUri, encodeImages, pngParameters } from './output-images.ts';
-import type { CompletedStatus, OutputImage, OutputTimings, QueueStatus, RequestLog, SoteOutput, SoteResult, SubmitResult, WebhookBody } from './queue-types.ts';
+import { requestUrls, type CompletedStatus, type OutputImage, type OutputTimings, type QueueStatus, type RequestLog, type SoteOutput, type SoteResult, type SubmitResult, type WebhookBody } from './queue-types.ts';
 import { eventLogLine, logLine, timingsLine } from './request-logs.ts';
-import type { RequestRecord, RequestStore, StoredError, StoredOutput } from './request-store.ts';
+import { fromStoredError, toStoredError, type RequestRecord, type RequestStore, type StoredOutput } from './request-store.ts';
 import { RequestNotFoundError } from './api-errors.ts';
 import { deliverWebhook, type WebhookOptions } from './webhook.ts';
 
@@ -37,6 +36,8 @@ interface Entry {
   resolved?: SoteOutput;
   abort?: AbortController;
   listeners: Set<() => void>;
+  /** Listeners for the worker's events of this request while it runs (streams: steps and previews). */
+  watchers: Set<(event: WorkerEvent) => void>;
   saveTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -46,6 +47,11 @@ export interface QueueRunner {
   readonly modelName: string | undefined;
 }
 
+export interface SubmitExtras {
+  previews?: boolean;
+  priority?: 'low' | 'normal';
+}
+
 export interface QueueOptions {
   /** Runs one generation with the client's model (createSoteClient binds a GeneratorRunner to its model source). */
   runner: QueueRunner;
@@ -53,19 +59,6 @@ export interface QueueOptions {
   store: RequestStore | undefined;
   webhook?: WebhookOptions;
   credentials: () => string | undefined;
-}
-
-function toStoredError(e: unknown): StoredError {
-  if (e instanceof SoteError) return { name: e.name, message: e.message, remedy: e.remedy, detail: e.detail };
-  if (e instanceof Error) return { name: e.name, message: e.message };
-  return { name: 'Error', message: String(e) };
-}
-
-function fromStoredError(s: StoredError): Error {
-  if (s.remedy !== undefined) {
-    return reviveSoteError({ soteError: true, name: s.name, message: s.message, stack: undefined, remedy: s.remedy, detail: s.detail ?? ({} as ErrorDetail) });
-  }
-  return Object.assign(new Error(s.message), { name: s.name });
 }
 
 export class RequestQueue {
@@ -85,7 +78,7 @@ export class RequestQueue {
     if (!store) return;
     const records = (await store.loadAll()).sort((a, b) => a.seq - b.seq);
     for (const record of records) {
-      const entry: Entry = { record, persist: true, listeners: new Set() };
+      const entry: Entry = { record, persist: true, listeners: new Set(), watchers: new Set() };
       this.entries.set(record.id, entry);
       this.nextSeq = Math.max(this.nextSeq, record.seq + 1);
       if (record.state === 'queued' || record.state === 'running') {
@@ -93,7 +86,7 @@ export class RequestQueue {
         record.state = 'queued';
         delete record.startedAt;
         this.addLog(entry, logLine('INFO', `page reloaded while the request was ${was === 'running' ? 'running' : 'queued'}: queued again`));
-        this.pending.push(record.id);
+        this.enqueue(entry);
         void this.save(entry);
       }
     }
@@ -102,8 +95,11 @@ export class RequestQueue {
 
   // ---- public operations -------------------------------------------------------------------------------------
 
-  /** Validates (ValidationError 422 before any work) and queues a request. */
-  async submit(endpointId: string, rawInput: unknown, webhookUrl?: string): Promise<SubmitResult> {
+  /**
+   * Validates (ValidationError 422 before any work) and queues a request. `previews`: the generation reports live
+   * Stage C previews (to watch()ers); `priority` 'low' lets later 'normal' requests start first.
+   */
+  async submit(endpointId: string, rawInput: unknown, webhookUrl?: string, extra: SubmitExtras = {}): Promise<SubmitResult> {
     const { input, unknownFields } = parseInput(rawInput);
     await this.ready;
     const id = crypto.randomUUID();
@@ -114,24 +110,25 @@ export class RequestQueue {
       input,
       seed: input.seed ?? randomSeed(),
       webhookUrl,
+      ...(extra.previews ? { previews: true } : {}),
+      ...(extra.priority === 'low' ? { priority: 'low' as const } : {}),
       state: 'queued',
       logs: [],
       submittedAt: new Date().toISOString(),
     };
-    const entry: Entry = { record, persist: !input.sync_mode, listeners: new Set() };
+    const entry: Entry = { record, persist: !input.sync_mode, listeners: new Set(), watchers: new Set() };
     this.entries.set(id, entry);
     if (unknownFields.length) {
       const message = `unknown input field(s) ignored: ${unknownFields.join(', ')}`;
       console.warn(`sote request ${id}: ${message}`);
       this.addLog(entry, logLine('WARN', message));
     }
-    const position = this.pending.length;
-    this.pending.push(id);
+    const position = this.enqueue(entry);
     this.addLog(entry, logLine('INFO', `request queued at position ${position}${input.sync_mode ? ' (sync_mode: not kept in history)' : ''}`));
     queueMicrotask(() => this.pump());
     // Durable before the caller learns the id: a page closed right after submit still resumes this request.
     await this.save(entry);
-    return { request_id: id, status: 'IN_QUEUE', queue_position: position };
+    return { status: 'IN_QUEUE', queue_position: position, request_id: id, ...requestUrls(endpointId, id) };
   }
 
   async status(requestId: string, logs = false): Promise<QueueStatus> {
@@ -139,11 +136,15 @@ export class RequestQueue {
     return this.statusOf(this.get(requestId), logs);
   }
 
-  /** Calls onQueueUpdate with the current status and on every change; resolves with the COMPLETED status. */
-  async subscribeToStatus(requestId: string, logs = false, onQueueUpdate?: (status: QueueStatus) => void): Promise<CompletedStatus> {
+  /**
+   * Calls onQueueUpdate with the current status and on every change; resolves with the COMPLETED status. Aborting
+   * `signal` stops the updates and rejects with its reason (the request goes on).
+   */
+  async subscribeToStatus(requestId: string, logs = false, onQueueUpdate?: (status: QueueStatus) => void, signal?: AbortSignal): Promise<CompletedStatus> {
     await this.ready;
     const entry = this.get(requestId);
-    return new Promise<CompletedStatus>((resolve) => {
+    signal?.throwIfAborted();
+    return new Promise<CompletedStatus>((resolve, reject) => {
       const check = () => {
         const status = this.statusOf(entry, logs);
         try {
@@ -153,9 +154,15 @@ export class RequestQueue {
         }
         if (status.status === 'COMPLETED') {
           entry.listeners.delete(check);
+          signal?.removeEventListener('abort', stop);
           resolve(status);
         }
       };
+      const stop = () => {
+        entry.listeners.delete(check);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', stop, { once: true });
       entry.listeners.add(check);
       check();
     });
@@ -171,17 +178,30 @@ export class RequestQueue {
     return { data: await this.resolvedOutput(entry), requestId };
   }
 
-  /** Cancels a queued or running request (it becomes COMPLETED with a GenerationCancelledError); no effect once ended. */
-  async cancel(requestId: string): Promise<void> {
+  /**
+   * Listens to the worker's events for this request while it runs (step, preview, …); returns the unsubscribe.
+   * Events before the call are not replayed (status() has them as log lines).
+   */
+  watch(requestId: string, listener: (event: WorkerEvent) => void): () => void {
+    const entry = this.get(requestId);
+    entry.watchers.add(listener);
+    return () => entry.watchers.delete(listener);
+  }
+
+  /**
+   * Cancels a queued or running request (it becomes COMPLETED with a GenerationCancelledError); no effect once
+   * ended. `why` is logged (default: "cancelled").
+   */
+  async cancel(requestId: string, why = 'cancelled'): Promise<void> {
     await this.ready;
     const entry = this.get(requestId);
     const { record } = entry;
     if (record.state === 'queued') {
       this.pending.splice(this.pending.indexOf(requestId), 1);
-      this.fail(entry, new GenerationCancelledError(), 'cancelled while queued');
+      this.fail(entry, new GenerationCancelledError(), `${why} while queued`);
       this.notifyAll();
     } else if (record.state === 'running') {
-      this.addLog(entry, logLine('INFO', 'cancel requested: the generation stops at its next network call'));
+      this.addLog(entry, logLine('INFO', `${why}: the generation stops at its next network call`));
       entry.abort?.abort(new GenerationCancelledError());
     }
   }
@@ -217,13 +237,18 @@ export class RequestQueue {
     this.addLog(entry, logLine('INFO', `request started (seed ${record.seed})`));
     void this.save(entry);
     try {
-      const request = { ...toGenerationRequest(record.input, record.seed), enableSafetyChecker: record.input.enable_safety_checker };
+      const request: WorkerGenerateRequest = {
+        ...toGenerationRequest(record.input, record.seed),
+        enableSafetyChecker: record.input.enable_safety_checker,
+        ...(record.previews ? { preview: { every: 1 } } : {}),
+      };
       const generated = await this.options.runner.run(request, {
         signal: controller.signal,
         credentials: this.options.credentials(),
         onEvent: (e) => {
           const line = eventLogLine(e);
           if (line) this.addLog(entry, line);
+          for (const watcher of [...entry.watchers]) watcher(e);
         },
       });
       if (controller.signal.aborted) throw new GenerationCancelledError();
@@ -295,6 +320,14 @@ export class RequestQueue {
 
   // ---- helpers -----------------------------------------------------------------------------------------------
 
+  /** Puts a request in the start order (before the first 'low' one unless it is 'low' itself); its position. */
+  private enqueue(entry: Entry): number {
+    const firstLow = entry.record.priority === 'low' ? -1 : this.pending.findIndex((id) => this.entries.get(id)?.record.priority === 'low');
+    const position = firstLow < 0 ? this.pending.length : firstLow;
+    this.pending.splice(position, 0, entry.record.id);
+    return position;
+  }
+
   private get(requestId: string): Entry {
     const entry = this.entries.get(requestId);
     if (!entry) throw new RequestNotFoundError(requestId);
@@ -304,16 +337,17 @@ export class RequestQueue {
   private statusOf(entry: Entry, withLogs: boolean): QueueStatus {
     const { record } = entry;
     const logs: RequestLog[] = withLogs ? record.logs.map((l) => ({ ...l })) : [];
+    const urls = requestUrls(record.endpointId, record.id);
     switch (record.state) {
       case 'queued':
-        return { status: 'IN_QUEUE', queue_position: Math.max(0, this.pending.indexOf(record.id)), request_id: record.id };
+        return { status: 'IN_QUEUE', queue_position: Math.max(0, this.pending.indexOf(record.id)), request_id: record.id, ...urls };
       case 'running':
-        return { status: 'IN_PROGRESS', logs, request_id: record.id };
+        return { status: 'IN_PROGRESS', logs, request_id: record.id, ...urls };
       case 'done':
-        return { status: 'COMPLETED', logs, metrics: { inference_time: record.inferenceTime ?? null }, request_id: record.id };
+        return { status: 'COMPLETED', logs, metrics: { inference_time: record.inferenceTime ?? null }, request_id: record.id, ...urls };
       case 'failed':
         return {
-          status: 'COMPLETED', logs, metrics: { inference_time: null }, request_id: record.id,
+          status: 'COMPLETED', logs, metrics: { inference_time: null }, request_id: record.id, ...urls,
           error: record.error?.message ?? 'the request failed', error_type: record.error?.name ?? 'Error',
         };
     }

@@ -15,7 +15,8 @@
  *   rebuilt on read.
  */
 import { createStore, del, get, set, values, type UseStore } from 'idb-keyval';
-import type { ErrorDetail } from './errors.ts';
+import { SoteError, type ErrorDetail } from './errors.ts';
+import { reviveSoteError } from '../core/sote-error.ts';
 import type { SoteInput } from './input-schema.ts';
 import type { OutputTimings, RequestLog } from './queue-types.ts';
 
@@ -40,6 +41,10 @@ export interface RequestRecord {
   /** The seed this request uses: input.seed, or a random one fixed at submission (so a resumed run is the same image). */
   seed: number;
   webhookUrl?: string;
+  /** The generation reports live Stage C previews (requests made by fal.stream). */
+  previews?: boolean;
+  /** 'low': later 'normal' requests start first (absent = normal). */
+  priority?: 'low';
   state: RequestState;
   logs: RequestLog[];
   submittedAt: string;
@@ -88,4 +93,19 @@ export function indexedDbRequestStore(prefix = 'sote'): RequestStore {
       await del(id, open().results);
     },
   };
+}
+
+/** An error as a record stores it (SoteErrors with remedy and detail, so they are rebuilt with their class). */
+export function toStoredError(e: unknown): StoredError {
+  if (e instanceof SoteError) return { name: e.name, message: e.message, remedy: e.remedy, detail: e.detail };
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+/** The error a stored one stands for (SoteErrors keep their class). */
+export function fromStoredError(s: StoredError): Error {
+  if (s.remedy !== undefined) {
+    return reviveSoteError({ soteError: true, name: s.name, message: s.message, stack: undefined, remedy: s.remedy, detail: s.detail ?? ({} as ErrorDetail) });
+  }
+  return Object.assign(new Error(s.message), { name: s.name });
 }

@@ -1,6 +1,7 @@
 /**
- * The client surface of docs/api-contract.md §1: the hosted client's calls (`subscribe`, `queue.*`,
- * `storage.upload`, `config`) answered by the generator worker on this machine.
+ * The client surface of docs/api-contract.md §1: the hosted client's calls (@fal-ai/client 1.10: `config`, `run`,
+ * `subscribe`, `stream`, `queue.*` with `streamStatus`, `storage.upload`, `streaming.stream`, `realtime` that
+ * refuses) answered by the generator worker on this machine; the option semantics are in client-requests.ts.
  *
  * `createSoteClient(options)` makes a client with injectable parts (the generator runner or a worker factory,
  * model source, persistence); `sote` (also exported as `fal`) is the page's default client, created on first use
@@ -13,18 +14,19 @@
  * first request (download progress in the request's logs) with config({ credentials }) as the token for
  * huggingface.co only.
  */
-import { UnknownEndpointError } from './api-errors.ts';
+import { RealtimeUnavailableError, UnknownEndpointError } from './api-errors.ts';
+import { requestStatus, streamRequest, streamStatus, submitRequest, subscribeRequest, subscribeToStatus, untilAborted, type RequestContext } from './client-requests.ts';
+import type { SoteClient, SoteConfig, SoteQueue } from './client-types.ts';
 import { SOTEDIFFUSION_V2 } from '../store/catalogue.ts';
 import { defaultWorkerFactory, GeneratorRunner, installedModelSource, type ModelSource, type WorkerFactory } from './generator-runner.ts';
-import type { SoteInputParams } from './input-schema.ts';
 import { RequestQueue } from './queue.ts';
-import type { CompletedStatus, QueueStatus, SoteResult, SubmitResult } from './queue-types.ts';
 import { indexedDbRequestStore, type RequestStore } from './request-store.ts';
 import type { WebhookOptions } from './webhook.ts';
 
 export const SOTE_DIFFUSION_ENDPOINT = 'fal-ai/stable-cascade/sote-diffusion';
 export const KNOWN_ENDPOINTS: readonly string[] = [SOTE_DIFFUSION_ENDPOINT];
 export type EndpointId = typeof SOTE_DIFFUSION_ENDPOINT;
+export type * from './client-types.ts';
 
 export interface SoteClientOptions {
   /**
@@ -36,58 +38,14 @@ export interface SoteClientOptions {
   workerFactory?: WorkerFactory;
   /** @default SoteDiffusion V2 from the model store, installed on first use (installedModelSource) */
   modelSource?: ModelSource;
-  /** Told of every config() call (the page's Models panel uses the credentials for its own installs). */
-  onConfig?: (config: SoteConfig) => void;
+  /**
+   * Told of every config() call (the page's Models panel uses the credentials for its own installs); a credentials
+   * function is read at the call.
+   */
+  onConfig?: (config: { credentials?: string }) => void;
   /** @default IndexedDB (databases sote-requests, sote-results); null keeps requests in memory only */
   store?: RequestStore | null;
   webhook?: WebhookOptions;
-}
-
-export interface SoteConfig {
-  /** A Hugging Face access token, used ONLY for model downloads from huggingface.co. */
-  credentials?: string;
-}
-
-export interface RequestOptions {
-  input: SoteInputParams;
-  webhookUrl?: string;
-}
-
-export interface SubscribeOptions extends RequestOptions {
-  logs?: boolean;
-  onQueueUpdate?: (status: QueueStatus) => void;
-  /** Called with the request id once it is queued (as the hosted client's onEnqueue). */
-  onEnqueue?: (requestId: string) => void;
-  /** Aborting cancels the request and rejects with the signal's reason. */
-  abortSignal?: AbortSignal;
-}
-
-export interface StatusOptions {
-  requestId: string;
-  logs?: boolean;
-}
-
-export interface SubscribeToStatusOptions extends StatusOptions {
-  onQueueUpdate?: (status: QueueStatus) => void;
-}
-
-export interface SoteQueue {
-  submit(endpointId: string, options: RequestOptions): Promise<SubmitResult>;
-  status(endpointId: string, options: StatusOptions): Promise<QueueStatus>;
-  subscribeToStatus(endpointId: string, options: SubscribeToStatusOptions): Promise<CompletedStatus>;
-  result(endpointId: string, options: { requestId: string }): Promise<SoteResult>;
-  cancel(endpointId: string, options: { requestId: string }): Promise<void>;
-}
-
-export interface SoteClient {
-  config(config: SoteConfig): void;
-  subscribe(endpointId: string, options: SubscribeOptions): Promise<SoteResult>;
-  queue: SoteQueue;
-  storage: { upload(file: Blob): Promise<string> };
-  /** Resolves once persisted requests are restored (and interrupted ones queued again). */
-  readonly ready: Promise<void>;
-  /** Request ids in submission order (this client's history). */
-  listRequests(): Promise<string[]>;
 }
 
 function checkEndpoint(endpointId: string): void {
@@ -101,7 +59,7 @@ async function onEndpoint<T>(endpointId: string, fn: () => Promise<T>): Promise<
 }
 
 export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
-  let credentials: string | undefined;
+  let credentials: SoteConfig['credentials'];
   const runner = options.runner ?? new GeneratorRunner(options.workerFactory ?? defaultWorkerFactory);
   const modelSource = options.modelSource ?? installedModelSource(SOTEDIFFUSION_V2);
   const queue = new RequestQueue({
@@ -113,52 +71,65 @@ export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
     },
     store: options.store === null ? undefined : (options.store ?? indexedDbRequestStore()),
     webhook: options.webhook,
-    credentials: () => credentials,
+    credentials: () => (typeof credentials === 'function' ? credentials() : credentials),
   });
+  const warned = new Set<string>();
+  const warnOnce = (key: string, message: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    console.warn(`sote: ${message}`);
+  };
+  const ctx: RequestContext = {
+    queue,
+    headersIgnored: () => warnOnce('headers', 'the headers option is accepted and ignored: requests run in this page, no HTTP request is sent'),
+  };
 
   const api: SoteQueue = {
-    submit: (endpointId, o) => onEndpoint(endpointId, () => queue.submit(endpointId, o.input, o.webhookUrl)),
-    status: (endpointId, o) => onEndpoint(endpointId, () => queue.status(o.requestId, o.logs ?? false)),
-    subscribeToStatus: (endpointId, o) => onEndpoint(endpointId, () => queue.subscribeToStatus(o.requestId, o.logs ?? false, o.onQueueUpdate)),
-    result: (endpointId, o) => onEndpoint(endpointId, () => queue.result(o.requestId)),
+    submit: (endpointId, o) => onEndpoint(endpointId, () => submitRequest(ctx, endpointId, o)),
+    status: (endpointId, o) => onEndpoint(endpointId, () => requestStatus(ctx, o)),
+    streamStatus: (endpointId, o) => onEndpoint(endpointId, () => streamStatus(ctx, o)),
+    subscribeToStatus: (endpointId, o) => onEndpoint(endpointId, () => subscribeToStatus(ctx, o)),
+    result: (endpointId, o) => onEndpoint(endpointId, () => untilAborted(queue.result(o.requestId), o.abortSignal)),
     cancel: (endpointId, o) => onEndpoint(endpointId, () => queue.cancel(o.requestId)),
   };
+  const stream: SoteClient['stream'] = (endpointId, o) => onEndpoint(endpointId, () => streamRequest(ctx, endpointId, o));
 
   return {
     config(config) {
       credentials = config.credentials;
-      options.onConfig?.(config);
+      const ignored = (['proxyUrl', 'requestMiddleware', 'responseHandler', 'fetch', 'retry'] as const).filter((k) => config[k] !== undefined);
+      if (ignored.length) warnOnce('config', `config(${ignored.join(', ')}) accepted and ignored: requests run in this page, no HTTP request is sent`);
+      options.onConfig?.({ credentials: typeof credentials === 'function' ? credentials() : credentials });
     },
-    async subscribe(endpointId, o) {
-      checkEndpoint(endpointId);
-      o.abortSignal?.throwIfAborted();
-      const { request_id: requestId } = await queue.submit(endpointId, o.input, o.webhookUrl);
-      o.onEnqueue?.(requestId);
-      const run = (async () => {
-        await queue.subscribeToStatus(requestId, o.logs ?? false, o.onQueueUpdate);
-        return queue.result(requestId);
-      })();
-      const signal = o.abortSignal;
-      if (!signal) return run;
-      return new Promise<SoteResult>((resolve, reject) => {
-        const onAbort = () => {
-          void queue.cancel(requestId);
-          reject(signal.reason);
-        };
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-      });
-    },
+    run: (endpointId, o) => onEndpoint(endpointId, () => subscribeRequest(ctx, endpointId, o)),
+    subscribe: (endpointId, o) => onEndpoint(endpointId, () => subscribeRequest(ctx, endpointId, o)),
+    stream,
     queue: api,
     storage: {
       // This endpoint takes no file inputs; a blob: URL is what a page-local input URL can be. It lives as long
       // as the page (not persisted).
       upload: async (file) => URL.createObjectURL(file),
     },
+    streaming: { stream },
+    realtime: {
+      connect(app) {
+        throw new RealtimeUnavailableError(app);
+      },
+    },
     ready: queue.ready,
     listRequests: () => queue.list(),
   };
+}
+
+/**
+ * The hosted client's factory: a new client configured with `config`. `options` (not in the hosted signature)
+ * are createSoteClient's; without them the client has the standalone defaults (SoteDiffusion V2 from the model
+ * store, requests in IndexedDB: use one such client per page, see the file comment).
+ */
+export function createFalClient(config?: SoteConfig, options?: SoteClientOptions): SoteClient {
+  const client = createSoteClient(options);
+  if (config) client.config(config);
+  return client;
 }
 
 let defaultClient: SoteClient | undefined;
@@ -174,15 +145,20 @@ export function defaultSoteClient(): SoteClient {
  */
 export const sote: SoteClient = {
   config: (c) => defaultSoteClient().config(c),
+  run: (id, o) => defaultSoteClient().run(id, o),
   subscribe: (id, o) => defaultSoteClient().subscribe(id, o),
+  stream: (id, o) => defaultSoteClient().stream(id, o),
   queue: {
     submit: (id, o) => defaultSoteClient().queue.submit(id, o),
     status: (id, o) => defaultSoteClient().queue.status(id, o),
+    streamStatus: (id, o) => defaultSoteClient().queue.streamStatus(id, o),
     subscribeToStatus: (id, o) => defaultSoteClient().queue.subscribeToStatus(id, o),
     result: (id, o) => defaultSoteClient().queue.result(id, o),
     cancel: (id, o) => defaultSoteClient().queue.cancel(id, o),
   },
-  storage: { upload: (f) => defaultSoteClient().storage.upload(f) },
+  storage: { upload: (f, o) => defaultSoteClient().storage.upload(f, o) },
+  streaming: { stream: (id, o) => defaultSoteClient().streaming.stream(id, o) },
+  realtime: { connect: (app) => defaultSoteClient().realtime.connect(app) },
   get ready() {
     return defaultSoteClient().ready;
   },
