@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goldenPath, needsGolden } from '../testing/golden.ts';
-import {
-  buildClipTokenizerJson,
-  ClipTokenizer,
-  createClipTokenizer,
-  stitchLongPromptHidden,
-} from './clip-tokenizer.ts';
+import { ClipTokenizer, createClipTokenizer, stitchLongPromptHidden } from './clip-tokenizer.ts';
+import { buildClipTokenizerJson } from './clip-tokenizer-json.ts';
 
 interface TokenizerCase {
   name: string;

@@ -7,7 +7,7 @@
  * browser worker; the Node directory loader lives in clip-tokenizer-node.ts.
  *   - tokenizer.json (+ optional tokenizer_config.json / special_tokens_map.json), used as is; or
  *   - vocab.json + merges.txt, from which the CLIPTokenizerFast pipeline is assembled in memory exactly as
- *     transformers' `CLIPConverter` does (see buildClipTokenizerJson).
+ *     transformers' `CLIPConverter` does (buildClipTokenizerJson, clip-tokenizer-json.ts).
  *
  * The normalizer, pre-tokenizer and BPE model are those of @huggingface/tokenizers, with two fixes that make
  * them agree with the Rust library the reference used (golden README, "HF fast tokenizer"):
@@ -27,67 +27,26 @@
  */
 import { ByteLevelPreTokenizer, LowercaseNormalizer, SequenceNormalizer, SequencePreTokenizer, Tokenizer } from '@huggingface/tokenizers';
 import type { Normalizer, PreTokenizer } from '@huggingface/tokenizers';
+import { splitOnAddedTokens, type AddedTokenRule } from './added-tokens.ts';
+import {
+  buildClipTokenizerJson,
+  DEFAULT_BOS,
+  DEFAULT_EOS,
+  DEFAULT_PAD,
+  type AddedTokenJson,
+  type SpecialTokenSpec,
+  type TokenizerConfigJson,
+  type TokenizerJson,
+} from './clip-tokenizer-json.ts';
 
 /** CLIP context length: BOS + 75 prompt tokens + EOS. */
 export const CLIP_CONTEXT_LENGTH = 77;
 /** Prompt BPE ids kept per 77-token row (context minus BOS and EOS). */
 export const CLIP_MAX_PROMPT_TOKENS = CLIP_CONTEXT_LENGTH - 2;
 
-const DEFAULT_BOS = '<|startoftext|>';
-const DEFAULT_EOS = '<|endoftext|>';
-/** HF's CLIP default for unk and pad; Stable Cascade's tokenizer pads with it (id 49407). */
-const DEFAULT_PAD = '<|endoftext|>';
-/**
- * HF CLIPTokenizer keeps merges.txt lines [1, 49152 - 256 - 2 + 1): the header plus at most 48,894 merges.
- * The fast converter reads the slow tokenizer's ranks, so the same cap applies to the vocab+merges path.
- */
-const CLIP_MAX_MERGES = 49152 - 256 - 2;
-
-/** The CLIP pre-tokenizer regex of transformers' CLIPConverter (Oniguruma syntax, as stored in tokenizer.json). */
-export const CLIP_SPLIT_REGEX = String.raw`'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`;
-
 /** GPT-2 ByteLevel regex with Oniguruma's \s (Unicode White_Space) instead of JavaScript's \s. */
 const BYTE_LEVEL_REGEX =
   /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
-
-// ---------------------------------------------------------------------------------------------------------
-// tokenizer.json shapes (only the parts read here; the rest is passed through to @huggingface/tokenizers)
-
-export interface AddedTokenJson {
-  id: number;
-  content: string;
-  single_word?: boolean;
-  lstrip?: boolean;
-  rstrip?: boolean;
-  /** Rust default when absent: !special. normalized=false tokens are matched on the raw text. */
-  normalized?: boolean;
-  special?: boolean;
-}
-
-/** A tokenizer.json object. Component configs are kept opaque (`unknown`) and validated by the library. */
-export interface TokenizerJson {
-  version?: string;
-  added_tokens?: AddedTokenJson[];
-  normalizer?: unknown;
-  pre_tokenizer?: unknown;
-  post_processor?: unknown;
-  decoder?: unknown;
-  model: { type?: string; vocab: Record<string, number>; merges?: string[] | [string, string][]; unk_token?: string | null; [key: string]: unknown };
-  [key: string]: unknown;
-}
-
-/** A token as written in tokenizer_config.json / special_tokens_map.json: a string or an AddedToken dict. */
-export type SpecialTokenSpec = string | { content: string; [key: string]: unknown };
-
-/** tokenizer_config.json / special_tokens_map.json (only the fields read here). */
-export interface TokenizerConfigJson {
-  bos_token?: SpecialTokenSpec | null;
-  eos_token?: SpecialTokenSpec | null;
-  unk_token?: SpecialTokenSpec | null;
-  pad_token?: SpecialTokenSpec | null;
-  model_max_length?: number;
-  [key: string]: unknown;
-}
 
 /** File contents (strings as read from disk, or already-parsed objects). */
 export interface ClipTokenizerFiles {
@@ -135,85 +94,6 @@ export interface EncodeLongOptions {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Assembling the CLIPTokenizerFast pipeline from vocab.json + merges.txt
-
-/** Parses merges.txt the way HF CLIPTokenizer does: drop the "#version" header, keep at most 48,894 merges. */
-export function parseMerges(merges: string | string[]): string[] {
-  let lines = typeof merges === 'string' ? merges.split(/\r?\n/) : merges.slice();
-  if (lines.length > 0 && lines[0].startsWith('#')) lines = lines.slice(1);
-  // Python's .strip().split("\n") drops only surrounding blank lines; a blank line inside would be a bug in the
-  // file. Dropping all empty lines is the same for every well-formed file.
-  lines = lines.filter((l) => l.length > 0);
-  for (const l of lines) {
-    if (l.split(' ').length !== 2) throw new Error(`merges: malformed line ${JSON.stringify(l)} (expected "a b")`);
-  }
-  return lines.slice(0, CLIP_MAX_MERGES);
-}
-
-/**
- * The tokenizer.json that transformers' CLIPConverter.converted() produces for these vocab/merges
- * (convert_slow_tokenizer.py; golden README "HF fast tokenizer"): NFC + Replace(\s+ -> " ") + Lowercase,
- * Split(CLIP regex, Removed, invert) + ByteLevel(add_prefix_space false), BPE with end_of_word_suffix "</w>"
- * and unk <|endoftext|>, RobertaProcessing(cls <|startoftext|>, sep <|endoftext|>), ByteLevel decoder.
- * The two special tokens are added tokens with normalized=false (how the golden reference was run).
- * Serialising the result with JSON.stringify gives a tokenizer.json that loads back to identical ids.
- */
-export function buildClipTokenizerJson(vocab: Record<string, number>, merges: string | string[]): TokenizerJson {
-  const bos = vocab[DEFAULT_BOS];
-  const eos = vocab[DEFAULT_EOS];
-  if (bos === undefined || eos === undefined) {
-    throw new Error(`vocab.json lacks ${DEFAULT_BOS} or ${DEFAULT_EOS}; not a CLIP vocabulary`);
-  }
-  const special = (id: number, content: string): AddedTokenJson => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(bos, DEFAULT_BOS), special(eos, DEFAULT_EOS)],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: String.raw`\s+` }, content: ' ' }, { type: 'Lowercase' }],
-    },
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        { type: 'Split', pattern: { Regex: CLIP_SPLIT_REGEX }, behavior: 'Removed', invert: true },
-        // Rust's ByteLevel(add_prefix_space=False) serialises with its defaults trim_offsets/use_regex true.
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-      ],
-    },
-    post_processor: {
-      type: 'RobertaProcessing',
-      sep: [DEFAULT_EOS, eos],
-      cls: [DEFAULT_BOS, bos],
-      trim_offsets: false,
-      add_prefix_space: false,
-    },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: DEFAULT_EOS,
-      continuing_subword_prefix: '',
-      end_of_word_suffix: '</w>',
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: parseMerges(merges),
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Fidelity patches (see the file comment)
 
 /** Rust `char::to_lowercase` per code point, which never applies the final-sigma rule. */
@@ -237,67 +117,6 @@ function patchPreTokenizer(p: PreTokenizer | null): void {
   } else if (p instanceof SequencePreTokenizer) {
     for (const child of p.tokenizers) patchPreTokenizer(child);
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Added-token splitting (Rust AddedVocabulary semantics)
-
-interface AddedTokenRule {
-  id: number;
-  /** Content to match: raw for normalized=false tokens, normalised for normalized=true tokens. */
-  match: string;
-  singleWord: boolean;
-  lstrip: boolean;
-  rstrip: boolean;
-}
-
-type Section = { text: string; id?: undefined } | { text: string; id: number };
-
-/** Approximation of Rust tokenizers' is_word_character (alphanumeric or '_') for single_word tokens. */
-const WORD_CHAR = /[\p{Alphabetic}\p{N}_]/u;
-
-/**
- * Splits `text` on the leftmost-longest occurrences of the tokens (aho-corasick LeftmostLongest, as Rust).
- * Invariant: concatenating the returned non-token sections and the matched spans gives back `text` except for
- * whitespace swallowed by lstrip/rstrip tokens.
- */
-function splitOnAddedTokens(text: string, rules: AddedTokenRule[]): Section[] {
-  if (rules.length === 0 || text.length === 0) return text.length > 0 ? [{ text }] : [];
-  const out: Section[] = [];
-  let sectionStart = 0;
-  let i = 0;
-  while (i < text.length) {
-    let best: AddedTokenRule | undefined;
-    for (const r of rules) {
-      if (r.match.length > 0 && text.startsWith(r.match, i) && (!best || r.match.length > best.match.length)) best = r;
-    }
-    if (!best) {
-      i++;
-      continue;
-    }
-    let start = i;
-    let stop = i + best.match.length;
-    if (best.singleWord) {
-      const before = start > 0 && WORD_CHAR.test(text[start - 1]);
-      const after = stop < text.length && WORD_CHAR.test(text[stop]);
-      if (before || after) {
-        i++;
-        continue;
-      }
-    }
-    if (best.lstrip) {
-      while (start > sectionStart && /\s/u.test(text[start - 1])) start--;
-    }
-    if (best.rstrip) {
-      while (stop < text.length && /\s/u.test(text[stop])) stop++;
-    }
-    if (start > sectionStart) out.push({ text: text.slice(sectionStart, start) });
-    out.push({ text: text.slice(start, stop), id: best.id });
-    sectionStart = stop;
-    i = stop;
-  }
-  if (sectionStart < text.length) out.push({ text: text.slice(sectionStart) });
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
