@@ -6,8 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type BrowserSession } from '../e2e/support/browser.ts';
-import { diskBytes, PhaseSampler, pidsWithArg, processTree, rssBytes, type PartResult } from './scale-support.ts';
-import type { PartName, ScaleContext } from './scale.ts';
+import { diskBytes, PhaseSampler, pidsWithArg, processTree, rssBytes, type PartName, type PartResult, type ScaleContext } from './scale-support.ts';
 
 const HOUR = 3_600_000;
 

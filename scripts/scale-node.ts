@@ -10,8 +10,7 @@ import { decode } from 'fast-png';
 import type { AnyModelConfig } from '../src/models/registry.ts';
 import { buildModel } from '../src/models/registry.ts';
 import { fixtureComponents, type FixtureScale } from '../src/models/released-files.ts';
-import { diskBytes, PhaseSampler, processTree, rssBytes, type PartResult } from './scale-support.ts';
-import { runCommand, type ScaleContext } from './scale.ts';
+import { diskBytes, PhaseSampler, processTree, rssBytes, runCommand, type PartResult, type ScaleContext } from './scale-support.ts';
 
 const WIDTH = 1024;
 const HEIGHT = 1536;

@@ -1,10 +1,50 @@
 /**
  * Measuring helpers for the scale benchmark (scripts/scale.ts): resident memory of a process tree from /proc,
  * a 1 Hz sampler that attributes each sample to the phase running at that moment, disk usage of a folder, and
- * the result JSON / markdown table.
+ * the result JSON / markdown table; and what the parts share with the entry (part names, the run context, running
+ * a command), so the parts never import scale.ts back.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { REPO_ROOT, type StaticServer } from '../e2e/support/server.ts';
+
+export const PART_NAMES = ['wasm-int4', 'webgpu-int8', 'node'] as const;
+export type PartName = (typeof PART_NAMES)[number];
+
+export interface ScaleContext {
+  fixtureDir: string;
+  descriptor: { id: string; source: { repo: string; revision: string; files: { path: string; role: string; size?: number }[] } };
+  hub: StaticServer;
+  /** The descriptor as served by `hub` (its source.hub is the hub's origin). */
+  descriptorUrl: string;
+  /** Set by the hub's cut-off: the Stage C connection was dropped once (bytes served when it was). */
+  stageCCut: { done: boolean };
+  appOrigin: string;
+  webgpuGenerate: boolean;
+  log: (line: string) => void;
+}
+
+/** Runs a command, streaming its output lines to `onLine`; resolves with the exit code. */
+export function runCommand(cmd: string, args: string[], onLine: (line: string) => void, onPid?: (pid: number) => void): Promise<number> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    if (child.pid) onPid?.(child.pid);
+    let buffer = '';
+    const feed = (chunk: Buffer) => {
+      buffer += chunk.toString('utf8').replace(/\r/g, '\n');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) onLine(l);
+    };
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (buffer.trim()) onLine(buffer);
+      ok(code ?? 1);
+    });
+  });
+}
 
 export interface PhaseResult {
   name: string;

@@ -21,7 +21,6 @@
  * JS heap via performance.memory where Chromium provides it), named from the Models panel's progress text and
  * the request's log lines.
  */
-import { spawn } from 'node:child_process';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -31,25 +30,9 @@ import type { AddressInfo } from 'node:net';
 import { build, preview, type PreviewServer } from 'vite';
 import { launchBrowser } from '../e2e/support/browser.ts';
 import { REPO_ROOT, startStaticServer, type StaticServer } from '../e2e/support/server.ts';
-import { markdownTable, type PartResult, type ScaleResult } from './scale-support.ts';
+import { markdownTable, PART_NAMES, type PartName, type PartResult, type ScaleContext, type ScaleResult } from './scale-support.ts';
 import { runBrowserPart } from './scale-browser.ts';
 import { runNodePart } from './scale-node.ts';
-
-export const PART_NAMES = ['wasm-int4', 'webgpu-int8', 'node'] as const;
-export type PartName = (typeof PART_NAMES)[number];
-
-export interface ScaleContext {
-  fixtureDir: string;
-  descriptor: { id: string; source: { repo: string; revision: string; files: { path: string; role: string; size?: number }[] } };
-  hub: StaticServer;
-  /** The descriptor as served by `hub` (its source.hub is the hub's origin). */
-  descriptorUrl: string;
-  /** Set by the hub's cut-off: the Stage C connection was dropped once (bytes served when it was). */
-  stageCCut: { done: boolean };
-  appOrigin: string;
-  webgpuGenerate: boolean;
-  log: (line: string) => void;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -143,28 +126,6 @@ async function writeResult(out: string, fixtureDir: string, fixtureInfo: { scale
   await writeFile(out, JSON.stringify(result, null, 2));
   await writeFile(out.replace(/\.json$/, '') + '.md', markdownTable(result) + '\n');
   return result;
-}
-
-/** Runs a command, streaming its output lines to `onLine`; resolves with the exit code. */
-export function runCommand(cmd: string, args: string[], onLine: (line: string) => void, onPid?: (pid: number) => void): Promise<number> {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    if (child.pid) onPid?.(child.pid);
-    let buffer = '';
-    const feed = (chunk: Buffer) => {
-      buffer += chunk.toString('utf8').replace(/\r/g, '\n');
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const l of lines) if (l.trim()) onLine(l);
-    };
-    child.stdout.on('data', feed);
-    child.stderr.on('data', feed);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      if (buffer.trim()) onLine(buffer);
-      ok(code ?? 1);
-    });
-  });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(REPO_ROOT, 'scripts/scale.ts')) {
