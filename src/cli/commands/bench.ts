@@ -34,8 +34,9 @@ import { buildModel, parseModelConfig, type AnyModelConfig } from '../../models/
 import { shapeNumel, TorchGenerator } from '../../core/torch-generator.ts';
 import { oneOf, parseCli, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
+import { benchSamplerSettings, formatSamplerBench, type SamplerBenchRow } from './bench-samplers.ts';
 
-const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full]';
+const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full] [--samplers]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BENCH_DIR = resolve(process.env.SOTE_BENCH_DIR ?? join(repoRoot, '../shared/bench'));
 
@@ -236,10 +237,12 @@ export const command: CliCommand = {
       backend: { type: 'string' },
       only: { type: 'string' },
       full: { type: 'boolean', default: false },
+      samplers: { type: 'boolean', default: false },
       child: { type: 'string' },
     }, USAGE);
     const { cases, missing } = benchCases();
     const full = values.full ?? false;
+    if (values.samplers) return printSamplerBench(cases);
 
     if (values.child !== undefined) {
       const c = cases.find((x) => x.name === values.child);
@@ -293,5 +296,26 @@ export const command: CliCommand = {
       `\nWASM runs one thread (multi-threaded WASM in Node needs worker_threads; see engine/node-engine.ts). ` +
         `"build ms" = building the graph + random weights + serializing, not a runtime cost. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     );
+    if (only === undefined) await printSamplerBench(cases);
   },
 };
+
+/** The sampler comparison (bench-samplers.ts): the demo pair at the hosted default size, the medium pair at 512². */
+async function printSamplerBench(cases: BenchCase[]): Promise<void> {
+  const find = (name: string) => cases.find((c) => c.name === name)?.model;
+  const pairs = [
+    { label: 'tiny-demo', c: find('tiny-demo/stage_c'), b: find('tiny-demo/stage_b'), size: { width: 1024, height: 1536 } },
+    { label: 'medium', c: find('stage_c_medium'), b: find('stage_b_medium'), size: { width: 512, height: 512 } },
+  ];
+  const rows: SamplerBenchRow[] = [];
+  for (const p of pairs) {
+    if (p.c?.kind !== 'stage_c' || p.b?.kind !== 'stage_b') continue;
+    process.stderr.write(`bench: samplers on ${p.label}…`);
+    const t = performance.now();
+    rows.push(...(await benchSamplerSettings(p.label, p.c, p.b, p.size, 'node')));
+    process.stderr.write(` ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  }
+  console.log('\n## One image\'s sampling: hosted defaults vs the SoteDiffusion v2 recommended preset (onnxruntime-node, 2 threads default)\n');
+  console.log(formatSamplerBench(rows));
+  console.log('\nText encoding and the Stage A decode are the same for both and not included.');
+}
