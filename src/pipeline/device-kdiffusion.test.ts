@@ -81,7 +81,7 @@ describe('k-diffusion samplers: device loop agrees with the host replay', () => 
           model: async (call) => {
             expect(call.guided).toBe(guided);
             host.r.push(call.r[0]);
-            const out = await session.run({ x: engine.f32(call.x, call.shape), r: engine.f32(call.r, [rows]), ...cond });
+            const out = await session.run({ x: engine.f32(call.x, [...call.shape]), r: engine.f32(call.r, [rows]), ...cond });
             return (await engine.read(out.output)).data as Float32Array;
           },
           onStep: (s) => {
