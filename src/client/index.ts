@@ -11,6 +11,9 @@ export type * from './client-types.ts';
 export { SoteStream, type SoteStreamEventType } from './fal-stream.ts';
 export { ApiError, RealtimeUnavailableError, RequestNotFoundError, StartTimeoutError, UnknownEndpointError, ValidationError, type ApiErrorArgs, type ValidationIssue } from './api-errors.ts';
 export { IMAGE_SIZE_PRESETS, inputSchema, parseInput, type ImageSizePreset, type SoteInput, type SoteInputParams } from './input-schema.ts';
+export {
+  FIRST_STAGE_SAMPLERS, SCHEDULERS, SECOND_STAGE_SAMPLERS, SOTE_V2_RECOMMENDED, type FirstStageSampler, type SamplerSettings, type Scheduler, type SecondStageSampler,
+} from './sampler-options.ts';
 export type * from './queue-types.ts';
 export { CREDENTIAL_ORIGINS, demoModelSource, GeneratorRunner, installedModelSource, type InstalledModelSourceOptions, type ModelSource, type ModelSourceContext, type WorkerFactory } from './generator-runner.ts';
 export {
