@@ -55,9 +55,13 @@ export const DEMO_MODEL_PATH = 'models/tiny-demo/';
 /** DEMO_SAFETY_MODEL_ID of src/models/demo-model.ts (not imported: that module brings the demo builder along). */
 export const DEMO_SAFETY_MODEL_ID = 'tiny-demo-safety';
 
-/** The built-in demo package with its tiny safety checker (flags near-white images). */
+/**
+ * The built-in demo package with its tiny safety checker (flags near-white images), served by the page at
+ * `{base}models/`. The URLs are made absolute against the page: the worker (in the library build a file under
+ * assets/) would resolve a relative one against its own location.
+ */
 export const demoModelSource: ModelSource = () => {
-  const base = import.meta.env?.BASE_URL ?? '/';
+  const base = new URL(import.meta.env?.BASE_URL ?? '/', globalThis.document?.baseURI ?? globalThis.location?.href).href;
   return { modelUrl: `${base}${DEMO_MODEL_PATH}`, safetyChecker: { modelBase: `${base}models/`, modelId: DEMO_SAFETY_MODEL_ID } };
 };
 
