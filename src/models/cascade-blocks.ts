@@ -7,7 +7,7 @@
  * to [B,C,H,W] and back. Attention tokens are [B,H·W,C] in row-major pixel order, as the official
  * `x.view(B,C,-1).permute(0,2,1)` produces.
  */
-import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, silu, sinCosReduced } from '../onnx/ops.ts';
+import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, roundHalfEven, silu, sinCosReduced } from '../onnx/ops.ts';
 import type { ModelContext } from './model-context.ts';
 
 /** eps of every LayerNorm2d and clip_norm in Stage B/C. */
@@ -169,7 +169,7 @@ export function rEmbedding(ctx: ModelContext, r: string, cR: number): string {
   const scaled = g.node('Mul', [r, g.f32([10000], [])]);
   const angles = g.node('Mul', [g.node('Unsqueeze', [scaled, g.i64([1])]), g.f32(Array.from(freqs), [1, half])]);
   const [c1, c2, c3] = TWO_PI_PARTS;
-  const k = g.node('Round', [g.node('Mul', [angles, g.f32([1 / (2 * Math.PI)], [])])]);
+  const k = roundHalfEven(g, g.node('Mul', [angles, g.f32([1 / (2 * Math.PI)], [])])); // = Round, on the GPU EP
   let reduced = g.node('Sub', [angles, g.node('Mul', [k, g.f32([c1], [])])]);
   reduced = g.node('Sub', [reduced, g.node('Mul', [k, g.f32([c2], [])])]);
   reduced = g.node('Sub', [reduced, g.node('Mul', [k, g.f32([c3], [])])]);

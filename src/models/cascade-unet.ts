@@ -9,7 +9,7 @@
  *   block (a ResBlock built with c_skip) receives that level's skip on every pass;
  * - if the up-sampled x differs in size from the skip, x is bilinearly resized (align_corners) to it first.
  */
-import { nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
+import { shapeOf } from '../onnx/ops.ts';
 import { attnBlock, feedForwardBlock, kvMapper, resBlock, timestepBlock, type TimeConditioning } from './cascade-blocks.ts';
 import { selfAttnAt, type UNetKwargs } from './cascade-config.ts';
 import type { ModelContext } from './model-context.ts';
@@ -95,10 +95,14 @@ function repeatMapper(ctx: ModelContext, x: string, prefix: string, c: number): 
   return ctx.linear(x, prefix, c, c, true, [c, c, 1, 1]);
 }
 
-/** Resizes channels-last x to the spatial size of channels-last `like`. */
+/**
+ * Resizes channels-last x [B,h,w,C] to the spatial size of channels-last `like` [B,H,W,C] (same channels): the
+ * sizes are Shape(like) as it is, in place — no transposes around the Resize and no int64 arithmetic on shapes,
+ * which onnxruntime would run on the CPU inside a GPU session.
+ */
 function resizeLike(ctx: ModelContext, x: string, like: string): string {
   const g = ctx.g;
-  return nchwToNhwc(g, resizeBilinearAlignCorners(g, nhwcToNchw(g, x), shapeOf(g, like, 1, 3)));
+  return g.node('Resize', [x, '', '', shapeOf(g, like)], { mode: 'linear', coordinate_transformation_mode: 'align_corners' });
 }
 
 /** x [B,H,W,C_0] (embedded input) → [B,H,W,C_0] (before clf). */

@@ -128,17 +128,25 @@ export function buildClipTextEncoder(config: ClipTextConfig, options: ClipTextBu
   const eps = config.layer_norm_eps;
   const ids = g.input('input_ids', 'int64', ['B', 'L']);
   const mask = g.input('attention_mask', 'int64', ['B', 'L']);
-  const seqLen = g.node('Shape', [ids], { start: 1, end: 2 }); // [1] = L
+  // Everything derived from the int64 inputs goes through Gather (int64 indices are the one int64 use the
+  // WebGPU EP supports; its Cast/Equal take no int64) and nothing through Shape/Range (shape ops run on the CPU in
+  // a GPU session: a round trip per call). So no node of this graph is placed on the CPU.
+  let positionsF = '';
 
-  // Embeddings [B,L,H]. The token table is the biggest tensor (49408×1280 for bigG): fp16 in reduced
-  // precisions, gathered then cast (a row lookup, so only the table's rounding enters).
+  // Embeddings [B,L,H]. The token table is the biggest tensor (49408×1280 for bigG): fp16 in fp16 builds,
+  // gathered then cast (a row lookup, so only the table's rounding enters); fp32 in int8/int4 builds, which run
+  // on GPUs without shader-f16 (engine/placement.ts), where an fp16 Gather cannot run.
   const h0 = g.scope('embeddings', () => {
-    const tableDtype = ctx.precision === 'fp32' ? 'float32' : 'float16';
+    const tableDtype = ctx.precision === 'fp16' ? 'float16' : 'float32';
     const table = ctx.param('text_model.embeddings.token_embedding.weight', [config.vocab_size, H], [config.vocab_size, H], tableDtype);
     let tok = g.node('Gather', [table, ids], { axis: 0 });
     if (tableDtype === 'float16') tok = g.node('Cast', [tok], { to: 1 });
     const posTable = ctx.param('text_model.embeddings.position_embedding.weight', [config.max_position_embeddings, H]);
-    const pos = g.node('Slice', [posTable, g.i64([0]), seqLen, g.i64([0])]); // positions 0..L-1, [L,H]
+    // Positions 0…L−1 [L] as float32: a cumulative sum of L ones (exact) taken from the first row's embeddings.
+    const firstRow = g.node('Gather', [g.node('Gather', [tok, g.i64([0], [])], { axis: 0 }), g.i64([0], [])], { axis: 1 }); // [L]
+    const ones = g.node('Add', [g.node('Mul', [firstRow, g.f32([0], [])]), g.f32([1], [])]);
+    positionsF = g.node('Sub', [g.node('CumSum', [ones, g.i64([0], [])]), g.f32([1], [])]);
+    const pos = g.node('Gather', [posTable, g.node('Cast', [positionsF], { to: 6 })], { axis: 0 }); // positions 0..L-1, [L,H]
     return g.node('Add', [tok, pos]);
   });
 
@@ -146,11 +154,11 @@ export function buildClipTextEncoder(config: ClipTextConfig, options: ClipTextBu
   const bias = g.scope('mask', () => {
     const minV = g.f32([MASK_MIN], []);
     const zero = g.f32([0], []);
-    const idx = g.node('Range', [g.i64([0], []), g.node('Squeeze', [seqLen, g.i64([0])]), g.i64([1], [])]); // [L]
-    const future = g.node('Greater', [g.node('Unsqueeze', [idx, g.i64([0])]), g.node('Unsqueeze', [idx, g.i64([1])])]); // [L,L]: key j > query i
+    const future = g.node('Greater', [g.node('Unsqueeze', [positionsF, g.i64([0])]), g.node('Unsqueeze', [positionsF, g.i64([1])])]); // [L,L]: key j > query i
     const causal = g.node('Where', [future, minV, zero]);
-    const padded = g.node('Not', [g.node('Equal', [mask, g.i64([1], [])])]); // [B,L]
-    const pad = g.node('Unsqueeze', [g.node('Where', [padded, minV, zero]), g.i64([1, 2])]); // [B,1,1,L]
+    // A lookup [min, 0] by mask value: the mask must hold 0 or 1 (what tokenizers produce; another value is an
+    // out-of-range index error, where HF would mask it).
+    const pad = g.node('Unsqueeze', [g.node('Gather', [g.f32([MASK_MIN, 0], [2]), mask], { axis: 0 }), g.i64([1, 2])]); // [B,1,1,L]
     return g.node('Add', [causal, pad]);
   });
 
@@ -175,8 +183,10 @@ export function buildClipTextEncoder(config: ClipTextConfig, options: ClipTextBu
 
   // Pooling position [B]: first index where ids == eos (ArgMax returns the first maximum), or argmax(ids)
   // for the legacy eos id 2, as HF does. ArgMax runs on float (ids < 2^24 are exact in float32).
-  const key = config.eos_token_id === LEGACY_EOS_ID ? ids : g.node('Equal', [ids, g.i64([config.eos_token_id], [])]);
-  const where = g.node('ArgMax', [g.node('Cast', [key], { to: 1 })], { axis: 1, keepdims: 1, select_last_index: 0 }); // [B,1]
+  // The key is a lookup by id (a vocab-sized float table, ids < 2^24 exact): 1 at eos, else 0; or the id itself.
+  const keyTable = Float32Array.from({ length: config.vocab_size }, (_, i) => (config.eos_token_id === LEGACY_EOS_ID ? i : i === config.eos_token_id ? 1 : 0));
+  const key = g.node('Gather', [g.f32(Array.from(keyTable), [config.vocab_size]), ids], { axis: 0 }); // [B,L]
+  const where = g.node('ArgMax', [key], { axis: 1, keepdims: 1, select_last_index: 0 }); // [B,1]
   const pooled = g.node('GatherND', [last, where], { batch_dims: 1 }); // [B,H]
   g.output(pooled, 'pooled_output', 'float32', ['B', H]);
 

@@ -201,8 +201,11 @@ export class ModelContext {
     return g.node('Add', [y, bias]);
   }
 
-  /** Big conv weights follow the precision (int modes keep fp16 for convs); small ones stay fp32. */
+  /**
+   * Big conv weights are fp16 in fp16 builds; small ones, and every conv of int8/int4 builds, stay fp32. int8/int4
+   * are what GPUs without shader-f16 run (engine/placement.ts), and an fp16 tensor needs shader-f16 on WebGPU.
+   */
   convWeightDtype(numel: number): 'float32' | 'float16' {
-    return this.precision !== 'fp32' && numel >= 65536 ? 'float16' : 'float32';
+    return this.precision === 'fp16' && numel >= 65536 ? 'float16' : 'float32';
   }
 }

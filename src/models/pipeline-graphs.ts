@@ -4,6 +4,7 @@
  * (a few KB each) and run on the same execution provider as the networks.
  */
 import { Graph } from '../onnx/graph.ts';
+import { roundHalfEven } from '../onnx/ops.ts';
 import { serializeToMemory, type InMemoryModel } from '../onnx/serialize.ts';
 
 /** Order of the per-step scalars in the `coef` input of the DDPM step graph. */
@@ -48,7 +49,8 @@ export function buildDdpmStepGraph(guided: boolean): Graph {
     const useHigh = g.node('GreaterOrEqual', [g.node('Abs', [w]), g.f32([0.5], [])]);
     const predCfg = g.node('Where', [useHigh, high, low]);
     const rho = scalar(STEP_COEF.rho);
-    const scaled = g.node('Div', [g.node('Mul', [predCfg, unbiasedStd(g, cond)]), g.node('Add', [unbiasedStd(g, predCfg), g.f32([1e-9], [])])]);
+    const n = elementCount(g, cond);
+    const scaled = g.node('Div', [g.node('Mul', [predCfg, unbiasedStd(g, cond, n)]), g.node('Add', [unbiasedStd(g, predCfg, n), g.f32([1e-9], [])])]);
     pred = g.node('Add', [g.node('Mul', [rho, scaled]), g.node('Mul', [predCfg, g.node('Sub', [g.f32([1], []), rho])])]);
   }
   const x0 = g.node('Div', [g.node('Sub', [x, g.node('Mul', [pred, scalar(STEP_COEF.b)])]), scalar(STEP_COEF.a)]);
@@ -98,12 +100,20 @@ export function buildKDiffusionStepGraph(guided: boolean): Graph {
   return g;
 }
 
-/** std over all elements with the N−1 denominator, as torch.Tensor.std(); a scalar []. */
-function unbiasedStd(g: Graph, v: string): string {
+/**
+ * Element count of `v` as a float32 scalar [], computed on the device: Size is a shape op that onnxruntime runs
+ * on the CPU (copying `v` there). A sum of ones is exact below 2^24 elements, so n is the same number.
+ */
+function elementCount(g: Graph, v: string): string {
+  const ones = g.node('Add', [g.node('Mul', [v, g.f32([0], [])]), g.f32([1], [])]);
+  return g.node('ReduceSum', [ones], { keepdims: 0 });
+}
+
+/** std over all elements with the N−1 denominator, as torch.Tensor.std(); a scalar []. n: elementCount(v). */
+function unbiasedStd(g: Graph, v: string, n: string): string {
   const mean = g.node('ReduceMean', [v], { keepdims: 0 });
   const d = g.node('Sub', [v, mean]);
   const ss = g.node('ReduceSum', [g.node('Mul', [d, d])], { keepdims: 0 });
-  const n = g.node('Cast', [g.node('Size', [v])], { to: 1 });
   return g.node('Sqrt', [g.node('Div', [ss, g.node('Sub', [n, g.f32([1], [])])])]);
 }
 
@@ -127,8 +137,12 @@ export function buildToRgb8Graph(): Graph {
   const crop = g.input('crop', 'int64', [2]);
   const cropped = g.node('Slice', [img, g.i64([0, 0]), crop, g.i64([2, 3])]);
   const clamped = g.node('Clip', [cropped, g.f32([0], []), g.f32([1], [])]);
-  const bytes = g.node('Cast', [g.node('Round', [g.node('Mul', [clamped, g.f32([255], [])])])], { to: 2 });
-  g.output(g.node('Transpose', [bytes], { perm: [0, 2, 3, 1] }), 'rgb', 'uint8', ['B', 'Hc', 'Wc', 3]);
+  // Channels-last by Split + Concat on a new last axis while still float: the WebGPU EP has no uint8 Transpose
+  // (nor Round), and onnxruntime's transpose optimizer would push a float Transpose past the Cast to uint8.
+  const levels = roundHalfEven(g, g.node('Mul', [clamped, g.f32([255], [])]));
+  const planes = g.nodeN('Split', [levels], { axis: 1, num_outputs: 3 }, { outputs: 3 }).map((p) => g.node('Unsqueeze', [p, g.i64([4])]));
+  const nhwc = g.node('Squeeze', [g.node('Concat', planes, { axis: 4 }), g.i64([1])]); // [B,Hc,Wc,3]
+  g.output(g.node('Cast', [nhwc], { to: 2 }), 'rgb', 'uint8', ['B', 'Hc', 'Wc', 3]);
   return g;
 }
 
@@ -153,8 +167,8 @@ export function buildLongPromptStitchGraph(chunks: number): Graph {
   positions.push(chunks * 77 - 1);
   const perPrompt = g.node('Reshape', [hidden, g.i64([-1, chunks * 77, 0])]);
   g.output(g.node('Gather', [perPrompt, g.i64(positions)], { axis: 1 }), 'clip_text', 'float32', ['R', positions.length, 'H']);
-  const pooledShape = g.node('Concat', [g.i64([-1, chunks]), g.node('Shape', [pooled], { start: 1 })], { axis: 0 });
-  const pooledPerPrompt = g.node('Reshape', [pooled, pooledShape]);
+  // [RC,P] → [RC,1,P] → [R,chunks,P] with a constant shape (0 copies P): a shape computed from Shape would run on the CPU.
+  const pooledPerPrompt = g.node('Reshape', [g.node('Unsqueeze', [pooled, g.i64([1])]), g.i64([-1, chunks, 0])]);
   g.output(g.node('Gather', [pooledPerPrompt, g.i64([0])], { axis: 1 }), 'clip_text_pooled', 'float32', ['R', 1, 'P']);
   return g;
 }

@@ -27,6 +27,7 @@
  * Input: latent [B,16,H,W] float32. Output: rgb [B,H,W,3] uint8 (channels-last, like to_rgb8).
  */
 import { Graph } from '../onnx/graph.ts';
+import { roundHalfEven } from '../onnx/ops.ts';
 
 export const PREVIEW_CHANNELS = 16;
 /** Standard deviations either side of the mean that span the 0…255 range. */
@@ -63,7 +64,8 @@ export function buildLatentPreviewGraph(): Graph {
   const denom = g.node('Add', [g.node('Mul', [std, g.f32([2 * PREVIEW_SIGMAS], [])]), g.f32([PREVIEW_EPS], [])]);
   const t = g.node('Add', [g.node('Div', [d, denom]), g.f32([0.5], [])]);
   const clamped = g.node('Clip', [t, g.f32([0], []), g.f32([1], [])]);
-  const bytes = g.node('Cast', [g.node('Round', [g.node('Mul', [clamped, g.f32([255], [])])])], { to: 2 });
+  // roundHalfEven, not Round: the WebGPU EP has no Round kernel (it would run on the CPU).
+  const bytes = g.node('Cast', [roundHalfEven(g, g.node('Mul', [clamped, g.f32([255], [])]))], { to: 2 });
   g.output(bytes, 'rgb', 'uint8', ['B', 'H', 'W', 3]);
   return g;
 }

@@ -9,7 +9,7 @@
  * v = LN(W₂·GELU(b₁) + b₂) at every position, and its bilinear resize is v again — a bias; sca = 0 folds into
  * the TimestepBlock biases as in Stage C.
  */
-import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, pixelShuffle, pixelUnshuffle, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
+import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, pixelShuffle, pixelUnshuffleToNhwc, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
 import { CASCADE_LN_EPS, layerNorm2d, rEmbedding, siluTokens, type TimeConditioning } from './cascade-blocks.ts';
 import type { StageBConfig } from './cascade-config.ts';
 import { conditioningKv, conditioningOutputs, unetBody } from './cascade-unet.ts';
@@ -51,9 +51,11 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
   const p = k.patch_size;
   const c0 = k.c_hidden[0];
   const cIn = k.c_in * p * p;
-  let h = nchwToNhwc(g, pixelUnshuffle(g, x, p));
-  h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', cIn, c0, true, [c0, cIn, 1, 1]), c0);
+  let h = pixelUnshuffleToNhwc(g, x, p);
+  // Taken from the unshuffled input, a Reshape output no layout transform puts a Transpose in front of (a Shape
+  // behind a Transpose becomes Gather(Shape) — int64 work onnxruntime runs on the CPU in a GPU session).
   const embeddedHW = shapeOf(g, h, 1, 3);
+  h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', cIn, c0, true, [c0, cIn, 1, 1]), c0);
 
   // + effnet_mapper(resize(effnet → embedded size)): 1×1 conv → GELU → 1×1 conv → LayerNorm2d.
   const mapper = (v: string, prefix: string, cIn: number) => {
@@ -65,8 +67,10 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
 
   // + resize(pixels_mapper(pixels) → embedded size).
   if (pixels) {
-    const mapped = nhwcToNchw(g, mapper(nchwToNhwc(g, pixels), 'pixels_mapper', k.c_pixels));
-    h = g.node('Add', [h, nchwToNhwc(g, resizeBilinearAlignCorners(g, mapped, embeddedHW))]);
+    // Resized channels-last to Shape(h) (same c0 channels): a Transpose in front of a Resize whose sizes are not
+    // constant makes onnxruntime 1.30's transpose optimizer permute a 2-element `sizes` with a 4-element Gather.
+    const mapped = mapper(nchwToNhwc(g, pixels), 'pixels_mapper', k.c_pixels);
+    h = g.node('Add', [h, g.node('Resize', [mapped, '', '', shapeOf(g, h)], { mode: 'linear', coordinate_transformation_mode: 'align_corners' })]);
   } else {
     h = g.node('Add', [h, foldedPixelsBias(ctx, k.c_pixels, c0)]);
   }

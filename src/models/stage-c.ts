@@ -7,7 +7,7 @@
  * Folding (the text-to-image defaults): clip_img is all zeros, so clip_img_mapper(clip_img) is its bias cut into
  * c_clip_seq tokens — a constant; sca/crp are 0, so their TimestepBlock mappers reduce to constant biases.
  */
-import { pixelShuffle, pixelUnshuffle, nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
+import { pixelShuffle, pixelUnshuffleToNhwc, nhwcToNchw, resizeBilinearAlignCornersByScale, shapeOf } from '../onnx/ops.ts';
 import { CASCADE_LN_EPS, layerNorm2d, rEmbedding, siluTokens, type TimeConditioning } from './cascade-blocks.ts';
 import type { StageCConfig } from './cascade-config.ts';
 import { conditioningKv, conditioningOutputs, unetBody, type CascadePart } from './cascade-unet.ts';
@@ -50,7 +50,7 @@ export function buildStageC(config: StageCConfig, options: CascadeBuildOptions =
   // Embedding: PixelUnshuffle(p) → 1×1 conv → LayerNorm2d, in channels-last.
   const p = k.patch_size;
   const c0 = k.c_hidden[0];
-  let h = nchwToNhwc(g, pixelUnshuffle(g, x, p));
+  let h = pixelUnshuffleToNhwc(g, x, p);
   h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', k.c_in * p * p, c0, true, [c0, k.c_in * p * p, 1, 1]), c0);
 
   const switchLevel = k.switch_level;
@@ -108,7 +108,5 @@ function conditioningTokens(ctx: ModelContext, config: StageCConfig, withClipImg
 /** nn.Upsample(scale_factor, bilinear, align_corners=True) on channels-last x: size = floor(size·scale). */
 function resampleNhwc(ctx: ModelContext, x: string, scale: number): string {
   const g = ctx.g;
-  const hw = shapeOf(g, x, 1, 3);
-  const scaled = g.node('Cast', [g.node('Floor', [g.node('Mul', [g.node('Cast', [hw], { to: 1 }), g.f32([scale], [])])])], { to: 7 });
-  return nchwToNhwc(g, resizeBilinearAlignCorners(g, nhwcToNchw(g, x), scaled));
+  return resizeBilinearAlignCornersByScale(g, x, scale, 'NHWC');
 }

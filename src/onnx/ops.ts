@@ -42,29 +42,39 @@ export function shapeOf(g: Graph, x: string, start?: number, end?: number): stri
   return g.node('Shape', [x], attrs);
 }
 
-/** Bilinear resize of an NCHW tensor to `sizeHW` (int64 [2]), PyTorch align_corners=True semantics. */
+/**
+ * Bilinear resize of an NCHW tensor to `sizeHW` (int64 [2], e.g. a Shape slice), PyTorch align_corners=True
+ * semantics. Resize-19's `axes` takes the two sizes as they are: concatenating [B,C] in front would be int64
+ * arithmetic, which onnxruntime runs on the CPU inside a GPU session.
+ */
 export function resizeBilinearAlignCorners(g: Graph, x: string, sizeHW: string): string {
-  const sizes = g.node('Concat', [shapeOf(g, x, 0, 2), sizeHW], { axis: 0 });
-  return g.node('Resize', [x, '', '', sizes], {
+  return g.node('Resize', [x, '', '', sizeHW], {
     mode: 'linear',
     coordinate_transformation_mode: 'align_corners',
+    axes: [2, 3],
+  });
+}
+
+/** As resizeBilinearAlignCorners with output size floor(size·scale) on H and W (a constant, no shape ops). */
+export function resizeBilinearAlignCornersByScale(g: Graph, x: string, scale: number, layout: 'NCHW' | 'NHWC' = 'NCHW'): string {
+  return g.node('Resize', [x, '', g.f32([scale, scale], [2])], {
+    mode: 'linear',
+    coordinate_transformation_mode: 'align_corners',
+    axes: layout === 'NCHW' ? [2, 3] : [1, 2],
   });
 }
 
 /**
- * PyTorch PixelUnshuffle(r) on NCHW: out[c·r² + i·r + j, h, w] = in[c, h·r+i, w·r+j].
- * (ONNX SpaceToDepth orders channels differently, hence the explicit reshape/transpose.)
+ * PyTorch PixelUnshuffle(r) on NCHW, returned channels-last: out[b, h, w, c·r² + i·r + j] = in[b, c, h·r+i, w·r+j].
+ * (ONNX SpaceToDepth orders channels differently.) Only constant reshape targets (0 = keep that input dim, −1 =
+ * the rest), so no shape arithmetic, which onnxruntime would run on the CPU inside a GPU session:
+ *   [B,C,H,W] → [B,C,H,W/r,j] → [B,C,j,W/r,H] → [B,C,j,W/r,H/r,i] → [B,H/r,W/r,C,i,j] → [B,H/r,W/r,C·r²]
  */
-export function pixelUnshuffle(g: Graph, x: string, r: number): string {
-  if (r === 1) return x;
-  const [b, c, h, w] = ['B', 'C', 'H', 'W'].map((_, i) => g.node('Gather', [shapeOf(g, x), g.i64([i], [])], { axis: 0 }));
-  const div = (v: string) => g.node('Div', [v, g.i64([r], [])]);
-  const unsq = (v: string) => g.node('Unsqueeze', [v, g.i64([0])]);
-  const rr = g.i64([r]);
-  const s1 = g.node('Concat', [unsq(b), unsq(c), unsq(div(h)), rr, unsq(div(w)), rr], { axis: 0 });
-  const t = g.node('Transpose', [g.node('Reshape', [x, s1])], { perm: [0, 1, 3, 5, 2, 4] });
-  const s2 = g.node('Concat', [unsq(b), g.node('Mul', [unsq(c), g.i64([r * r])]), unsq(div(h)), unsq(div(w))], { axis: 0 });
-  return g.node('Reshape', [t, s2]);
+export function pixelUnshuffleToNhwc(g: Graph, x: string, r: number): string {
+  if (r === 1) return nchwToNhwc(g, x);
+  const a = g.node('Transpose', [g.node('Reshape', [x, g.i64([0, 0, 0, -1, r])])], { perm: [0, 1, 4, 3, 2] });
+  const b = g.node('Transpose', [g.node('Reshape', [a, g.i64([0, 0, 0, 0, -1, r])])], { perm: [0, 4, 3, 1, 5, 2] });
+  return g.node('Reshape', [b, g.i64([0, 0, 0, -1])]);
 }
 
 /** PyTorch PixelShuffle(r) on NCHW = DepthToSpace mode CRD. */
@@ -90,4 +100,19 @@ export function sinCosReduced(g: Graph, x: string): { sin: string; cos: string }
   const sinCoefs = Array.from({ length: 11 }, (_, n) => (n % 2 ? -1 : 1) / fact(2 * n + 1));
   const cosCoefs = Array.from({ length: 12 }, (_, n) => (n % 2 ? -1 : 1) / fact(2 * n));
   return { sin: g.node('Mul', [x, horner(sinCoefs)]), cos: horner(cosCoefs) };
+}
+
+/**
+ * Round half to even (numpy / ONNX Round) from ops every GPU EP has: onnxruntime's WebGPU EP has no Round kernel,
+ * so a Round node runs on the CPU (a GPU→CPU→GPU round trip). Exact for |x| < 2^23: Floor, x − Floor(x), 0.5·r
+ * and 2·Floor(·) are exact in float32, so no step depends on the rounding mode of the GPU.
+ *   r = ⌊x⌋, f = x − r, up = (f == ½) ? (r mod 2) : (f > ½), out = r + up
+ */
+export function roundHalfEven(g: Graph, x: string): string {
+  const r = g.node('Floor', [x]);
+  const f = g.node('Sub', [x, r]);
+  const half = g.f32([0.5], []);
+  const odd = g.node('Sub', [r, g.node('Mul', [g.node('Floor', [g.node('Mul', [r, half])]), g.f32([2], [])])]);
+  const above = g.node('Cast', [g.node('Greater', [f, half])], { to: 1 });
+  return g.node('Add', [r, g.node('Where', [g.node('Equal', [f, half]), odd, above])]);
 }
