@@ -100,7 +100,7 @@ export async function generateAndWait(page: Page, trigger: () => Promise<void>, 
   return status;
 }
 
-/** The text of the label that holds the field `name` (label text + hint + its field error). */
+/** The text of the field `name` (label text + hint + its field error; src/ui/main.ts field()). */
 export async function fieldLabelText(page: Page, name: string): Promise<string> {
-  return page.locator(`label:has(> [name="${name}"])`).innerText();
+  return page.locator(`.field:has(> [name="${name}"])`).innerText();
 }

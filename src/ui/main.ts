@@ -35,7 +35,11 @@ const app = document.getElementById('app')!;
 const progress = new ProgressView();
 const errorBox = h('div', { class: 'error', hidden: true, role: 'alert' });
 const gallery = h('div', { class: 'gallery' });
-const fieldErrors = new Map<string, HTMLElement>();
+/** Each validated field's control and its error line (shown once the field was touched or Generate pressed). */
+const fieldErrors = new Map<string, { input: HTMLElement; error: HTMLElement }>();
+/** Fields the user has changed; a field shows its error only then, or after a Generate press. */
+const touched = new Set<string>();
+let submitted = false;
 
 /** Installed models (IndexedDB, via the worker); the selector lists them after the built-in demo. */
 let installed: InstalledModelInfo[] = [];
@@ -67,10 +71,31 @@ installSote(window, {
 
 // ---- form ---------------------------------------------------------------------------------------------------
 
-function field(label: string, name: keyof Settings, input: HTMLElement, hint?: string): HTMLElement {
-  const err = h('span', { class: 'hint', style: 'color:#c33' });
-  fieldErrors.set(name, err);
-  return h('label', {}, label, input, hint ? h('span', { class: 'hint' }, hint) : null, err);
+/**
+ * A labelled control: the label's text is the control's accessible name; the hint and the error line are its
+ * description (aria-describedby), so a screen reader reads "Prompt, edit text, enter a prompt" and
+ * getByLabel('Prompt') finds it.
+ */
+function field(label: string, name: keyof Settings, input: HTMLElement, hint?: string | HTMLElement): HTMLElement {
+  const id = `field-${name}`;
+  input.id = id;
+  const hintEl = typeof hint === 'string' ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : hint;
+  if (hintEl) hintEl.id ||= `${id}-hint`;
+  const error = h('span', { class: 'field-error', id: `${id}-error` });
+  input.setAttribute('aria-describedby', [hintEl?.id, error.id].filter(Boolean).join(' '));
+  fieldErrors.set(name, { input, error });
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hintEl, error);
+}
+
+/** Shows each field's error once it was touched (or Generate was pressed); marks the control aria-invalid. */
+function renderFieldErrors(): void {
+  const errors = validate(settings);
+  for (const [name, { input, error }] of fieldErrors) {
+    const message = submitted || touched.has(name) ? (errors[name] ?? '') : '';
+    error.textContent = message;
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
 }
 
 function numberInput(name: keyof Settings, [min, max]: readonly [number, number], step = 1): HTMLInputElement {
@@ -92,7 +117,7 @@ const safetyEl = h('input', { type: 'checkbox', name: 'enable_safety_checker' })
 const generateBtn = h('button', { type: 'submit', class: 'primary' }, 'Generate (Ctrl+Enter)');
 const cancelBtn = h('button', { type: 'button', disabled: true }, 'Cancel');
 const modelEl = h('select', { name: 'model' });
-const modelHint = h('span', { class: 'hint' });
+const modelHint = h('span', {});
 
 /** Rebuilds the selector: the demo, then every installed model; keeps the current choice when it still exists. */
 function renderModelOptions(): void {
@@ -135,8 +160,8 @@ function syncInputs(): void {
 function update(patch: Partial<Settings>): void {
   settings = { ...settings, ...patch };
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
-  const errors = validate(settings);
-  for (const [name, el] of fieldErrors) el.textContent = errors[name] ?? '';
+  for (const name of Object.keys(patch)) touched.add(name);
+  renderFieldErrors();
 }
 
 promptEl.addEventListener('input', () => update({ prompt: promptEl.value }));
@@ -168,8 +193,7 @@ const form = h('form', { novalidate: true },
     h('button', { type: 'button', onclick: () => { update({ seed: randomSeed() }); syncInputs(); } }, 'Random seed'),
     field('Images', 'num_images', numberInput('num_images', BOUNDS.num_images))),
   h('label', {}, h('span', {}, 'Safety checker (flagged images are replaced by black) ', safetyEl)),
-  field('Model', 'model', modelEl, 'Install more in the Models panel.'),
-  modelHint,
+  field('Model', 'model', modelEl, h('span', { class: 'hint' }, 'Install more in the Models panel. ', modelHint)),
   field('Backend', 'backend', backendEl),
   h('div', { class: 'row' }, generateBtn, cancelBtn,
     h('button', { type: 'button', onclick: () => void navigator.clipboard.writeText(hostedClientCode(settings)) }, 'Copy as hosted-API code')),
@@ -215,7 +239,8 @@ function showError(problem: string, remedy?: string): void {
 async function generate(): Promise<void> {
   if (running) return;
   const errors = validate(settings);
-  update({});
+  submitted = true;
+  renderFieldErrors();
   if (Object.keys(errors).length) return showError('Some settings need fixing', Object.entries(errors).map(([k, v]) => `${k} ${v}`).join('; '));
   errorBox.hidden = true;
   if (!settings.seedLocked) { update({ seed: randomSeed() }); syncInputs(); }

@@ -167,7 +167,7 @@ export class ModelsPanel {
       const sizes = PRECISIONS.filter((p) => d.sizes[p] !== undefined);
       const offered = sizes.length ? sizes : PRECISIONS;
       const recommended = rec ?? offered[0];
-      const select = h('select', { name: `precision-${d.id}` },
+      const select = h('select', { name: `precision-${d.id}`, id: `precision-${d.id}` },
         ...offered.map((p) => h('option', { value: p }, `${p} — ${d.sizes[p] !== undefined ? formatBytes(d.sizes[p]) : 'size unknown'}${p === recommended ? ' (recommended here)' : ''}`)));
       select.value = offered.includes(recommended) ? recommended : offered[0];
       const button = h('button', { type: 'button', class: 'install', 'data-model': d.id, disabled: this.busy }, '');
@@ -177,7 +177,7 @@ export class ModelsPanel {
       button.addEventListener('click', () => void this.install(d, select.value as Precision));
       return h('div', { class: 'entry', 'data-model': d.id },
         h('strong', {}, d.name), h('span', { class: 'hint' }, `${d.description ?? ''} (${note})`),
-        h('div', { class: 'row' }, select, button));
+        h('div', { class: 'row' }, h('label', { for: select.id, class: 'visually-hidden' }, `Precision of ${d.name}`), select, button));
     });
     this.catalogue.replaceChildren(
       h('h3', {}, 'Catalogue'),
