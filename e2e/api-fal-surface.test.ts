@@ -9,9 +9,11 @@
  * when a timer fires sits behind a "blocker" request submitted first.
  */
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { QueueStatus, SoteStreamEvent } from '../src/client/index.ts';
+import type { QueueStatus, SoteStreamEvent, WebhookBody } from '../src/client/index.ts';
 import type {} from '../src/client/sote.ts';
 import type {} from './pages/api.ts';
 import { launchBrowser, type BrowserSession } from './support/browser.ts';
@@ -239,6 +241,45 @@ describe('@fal-ai/client surface (window.sote, demo model on WASM)', () => {
     expect(r.cutStatus).toMatchObject({ status: 'COMPLETED', error_type: 'GenerationCancelledError' });
     const warns = browser!.logs.filter((l) => l.includes('headers option is accepted and ignored')).length - warnsBefore;
     expect(warns).toBe(1);
+  });
+
+  it('storage.upload gives a blob: URL of the bytes; streaming.stream is stream; subscribe POSTs to its webhookUrl', async () => {
+    onTestFailed(() => browser?.printLogs('browser log (upload, streaming, webhook)'));
+    const bodies: WebhookBody[] = [];
+    const hook = createServer((req, res) => {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+      if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookBody);
+        res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((ok) => hook.listen(0, '127.0.0.1', () => ok()));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    try {
+      const r = await page().evaluate(async ([endpoint, tiny, url]) => {
+        const sote = window.sote!;
+        const uploaded = await sote.storage.upload(new Blob(['hello sote'], { type: 'text/plain' }), { lifecycle: { expiresIn: '1h' } });
+        const text = await (await fetch(uploaded)).text();
+        const stream = await sote.streaming.stream(endpoint, { input: { prompt: 'streaming.stream', ...tiny, seed: 17 } });
+        let steps = 0;
+        stream.on('data', (e) => void ('type' in e && e.type === 'step' && steps++));
+        const output = await stream.done();
+        const hooked = await sote.subscribe(endpoint, { input: { prompt: 'hooked', ...tiny, seed: 18 }, webhookUrl: url });
+        return { uploaded, text, seed: output.seed, steps, hookedId: hooked.requestId };
+      }, [ENDPOINT, TINY, hookUrl] as const);
+      expect(r.uploaded).toMatch(/^blob:/);
+      expect(r.text).toBe('hello sote');
+      expect(r.seed).toBe(17);
+      expect(r.steps).toBe(8); // 4 Stage C + 4 Stage B
+      for (let i = 0; i < 50 && !bodies.some((b) => b.request_id === r.hookedId); i++) await new Promise((ok) => setTimeout(ok, 100));
+      expect(bodies.find((b) => b.request_id === r.hookedId)).toMatchObject({ status: 'OK', payload: { seed: 18, prompt: 'hooked' } });
+    } finally {
+      await new Promise<void>((ok) => hook.close(() => ok()));
+    }
   });
 
   it('createFalClient(config): a second client with its own worker generates; server-only config options WARN once', async () => {
