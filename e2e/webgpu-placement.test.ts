@@ -13,7 +13,7 @@ import { launchBrowser, type BrowserSession } from './support/browser.ts';
 import { startViteServer, type RunningVite } from './support/server.ts';
 import { DEMO_COMPONENTS } from '../src/models/demo-model.ts';
 import type { Precision } from '../src/models/model-context.ts';
-import type { DimSizes, GraphReport } from './pages/gpu-graphs.ts';
+import type { GpuGraphsApi, DimSizes, GraphReport } from './pages/gpu-graphs-api.ts';
 
 /** Small sizes: Stage B needs h, w divisible by patch 2 × 2³ downscales. */
 const NETWORK_DIMS: DimSizes = { B: 2, h: 16, w: 16, S: 77, L: 77, he: 4, we: 4, H: 8, W: 8, vocab: 514 };
@@ -34,8 +34,8 @@ describe('WebGPU node placement', () => {
     vite = await startViteServer();
     browser = await launchBrowser();
     await browser.page.goto(`${vite.origin}/e2e/pages/gpu-graphs.html`);
-    await browser.page.waitForFunction(() => window.gpuGraphsReady === true, undefined, { timeout: 120_000 });
-    const features = await browser.page.evaluate(() => window.adapterFeatures!());
+    await browser.page.waitForFunction(() => (globalThis as unknown as GpuGraphsApi).gpuGraphsReady === true, undefined, { timeout: 120_000 });
+    const features = await browser.page.evaluate(() => (globalThis as unknown as GpuGraphsApi).adapterFeatures!());
     // fp16 weights need shader-f16; int8/int4 (MatMulNBits) keep float32 activations and run anywhere.
     precisions = features.includes('shader-f16') ? ['fp32', 'fp16', 'int8', 'int4'] : ['fp32', 'int8', 'int4'];
   }, 180_000);
@@ -46,7 +46,7 @@ describe('WebGPU node placement', () => {
 
   it('the sampler, preview and post-processing graphs run entirely on WebGPU and move only their scalars', async () => {
     onTestFailed(() => browser?.printLogs());
-    const reports = await browser!.page.evaluate((d) => window.profileWeightless!(d), WEIGHTLESS_DIMS);
+    const reports = await browser!.page.evaluate((d) => (globalThis as unknown as GpuGraphsApi).profileWeightless!(d), WEIGHTLESS_DIMS);
     expect(reports.length).toBeGreaterThanOrEqual(11);
     expect(describeCpuNodes(reports)).toBe('');
     for (const r of reports) {
@@ -65,7 +65,7 @@ describe('WebGPU node placement', () => {
       expect(precisions).toContain('int4');
       const failures: string[] = [];
       for (const precision of precisions) {
-        const reports = await browser!.page.evaluate((c) => window.profileNetwork!(c), { model, precision, dims: NETWORK_DIMS });
+        const reports = await browser!.page.evaluate((c) => (globalThis as unknown as GpuGraphsApi).profileNetwork!(c), { model, precision, dims: NETWORK_DIMS });
         expect(reports.length).toBe(model.kind === 'stage_c' || model.kind === 'stage_b' ? 2 : 1);
         const cpu = describeCpuNodes(reports);
         if (cpu) failures.push(`${precision}: ${cpu}`);

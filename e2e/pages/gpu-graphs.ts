@@ -9,15 +9,15 @@
  * before the measured run; the per-step scalars (r, coef) and token ids are fed from the CPU, as the pipeline
  * does. So the measured CPU→GPU bytes are what a step really moves.
  */
-import { installGpuCounters, gpuCounters, diffCounters, resetPeakBytes, type GpuCounters } from './gpu-counters.ts';
+import { installGpuCounters, gpuCounters, diffCounters, resetPeakBytes } from './gpu-counters.ts';
+import type { DimSizes, GpuGraphsApi, GraphReport, NetworkCase, PlacementLine } from './gpu-graphs-api.ts';
 installGpuCounters();
 import * as ort from 'onnxruntime-web/webgpu';
 import type { Graph, ValueDef } from '../../src/onnx/graph.ts';
 import { serializeToMemory, type InMemoryModel } from '../../src/onnx/serialize.ts';
 import { compileInMemory } from '../../src/models/compile.ts';
 import { randomWeightSource } from '../../src/models/demo-model.ts';
-import { buildModel, splittable, type AnyModelConfig } from '../../src/models/registry.ts';
-import type { Precision } from '../../src/models/model-context.ts';
+import { buildModel, splittable } from '../../src/models/registry.ts';
 import {
   buildDdpmStepGraph, buildKDiffusionStepGraph, buildLongPromptStitchGraph, buildPairWithZerosGraph, buildToRgb8Graph,
 } from '../../src/models/pipeline-graphs.ts';
@@ -25,49 +25,7 @@ import { buildLatentPreviewGraph } from '../../src/models/preview-graph.ts';
 import { buildInsertAxis1Graph, buildSpatialConcatGraph, buildSpatialSliceGraph } from '../../src/models/tile-graphs.ts';
 import { TorchGenerator } from '../../src/core/torch-generator.ts';
 
-/** Symbolic dimension → size, for every graph input of a case (B, h, w, S, …). */
-export type DimSizes = Record<string, number>;
-
-export interface PlacementLine {
-  ep: string;
-  nodes: number;
-  /** The log lines that follow (onnxruntime lists each node as "OpType (name)" at VERBOSE). */
-  detail: string[];
-}
-
-export interface GraphReport {
-  /** e.g. "stage_c step", "sampler ddpm guided". */
-  graph: string;
-  /** Nodes in the ONNX file we wrote (before onnxruntime's fusions). */
-  modelNodes: number;
-  /** Placement after onnxruntime's graph optimisation, per EP. */
-  placement: PlacementLine[];
-  cpuNodes: number;
-  /** One steady-state run (the second). */
-  run: GpuCounters;
-  /** Bytes of the CPU-fed inputs of one run (the per-step scalars and ids). */
-  cpuFeedBytes: number;
-  sessionMs: number;
-  runMs: number;
-}
-
-export interface NetworkCase {
-  model: AnyModelConfig;
-  precision: Precision;
-  dims: DimSizes;
-  fusedAttention?: boolean;
-  /** The WebGPU EP's layout for layout-sensitive ops (Conv, Resize, …); the EP's default when absent. */
-  preferredLayout?: 'NCHW' | 'NHWC';
-}
-
-declare global {
-  interface Window {
-    gpuGraphsReady?: boolean;
-    adapterFeatures?: () => Promise<string[]>;
-    profileNetwork?: (c: NetworkCase) => Promise<GraphReport[]>;
-    profileWeightless?: (dims: DimSizes) => Promise<GraphReport[]>;
-  }
-}
+const api = globalThis as unknown as GpuGraphsApi;
 
 /** Inputs the pipeline feeds from the CPU each call; everything else stays on the GPU between calls. */
 const CPU_FED = new Set(['r', 'coef', 'crop', 'input_ids', 'attention_mask', 'sca', 'crp']);
@@ -184,13 +142,13 @@ function release(feeds: Record<string, ort.Tensor>, keep: Record<string, ort.Ten
   for (const t of Object.values(feeds)) if (t.location === 'gpu-buffer' && !kept.has(t)) t.dispose();
 }
 
-window.adapterFeatures = async () => {
+api.adapterFeatures = async () => {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } }).gpu;
   const adapter = await gpu?.requestAdapter();
   return adapter ? [...adapter.features] : [];
 };
 
-window.profileNetwork = async (c: NetworkCase) => {
+api.profileNetwork = async (c: NetworkCase) => {
   const reports: GraphReport[] = [];
   const build = { precision: c.precision, fusedAttention: c.fusedAttention };
   const seed = 1234;
@@ -233,7 +191,7 @@ const WEIGHTLESS: [string, () => Graph, DimSizes?][] = [
   ['insert axis 1', () => buildInsertAxis1Graph()],
 ];
 
-window.profileWeightless = async (dims: DimSizes) => {
+api.profileWeightless = async (dims: DimSizes) => {
   const reports: GraphReport[] = [];
   for (const [name, build, own] of WEIGHTLESS) {
     const g = build();
@@ -246,4 +204,4 @@ window.profileWeightless = async (dims: DimSizes) => {
   return reports;
 };
 
-window.gpuGraphsReady = true;
+api.gpuGraphsReady = true;
