@@ -46,6 +46,8 @@ export interface ModelSourceContext {
   client: GeneratorClient;
   /** Progress of what the source does (an install) as log events for the request's logs. */
   onEvent: (event: WorkerEvent) => void;
+  /** The endpoint the request was made to (sote.ts answers each endpoint with its own model by default). */
+  endpointId?: string;
 }
 
 /** Which model package to load (and on which backend). Called before every run; equal answers reuse the loaded model. */
@@ -148,6 +150,8 @@ export interface RunOptions {
   signal: AbortSignal;
   onEvent: (event: WorkerEvent) => void;
   credentials: string | undefined;
+  /** Passed on to the model source. */
+  endpointId?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -186,7 +190,10 @@ export class GeneratorRunner {
    * SafetyCheckerUnavailableError.
    */
   async run(request: WorkerGenerateRequest, options: RunOptions, modelSource: ModelSource): Promise<GenerateResult> {
-    const load = await modelSource({ credentials: options.credentials, client: this.client(), onEvent: options.onEvent });
+    const load = await modelSource({
+      credentials: options.credentials, client: this.client(), onEvent: options.onEvent,
+      ...(options.endpointId !== undefined ? { endpointId: options.endpointId } : {}),
+    });
     // Cancelled while the source installed the model: the same error as a cancel at any other point.
     if (options.signal.aborted) throw new GenerationCancelledError();
     return this.generate(load, request, options);

@@ -1,7 +1,10 @@
 /**
- * The input schema of `fal-ai/stable-cascade/sote-diffusion`: names, defaults and bounds exactly as
- * docs/api-contract.md §2 (the hosted endpoint's), the 422 error shape for bad input, and the mapping from a
- * valid input to the pipeline's GenerationRequest.
+ * The input schemas of `fal-ai/stable-cascade/sote-diffusion` (names, defaults and bounds exactly as
+ * docs/api-contract.md §2, the hosted endpoint's) and of `fal-ai/stable-cascade` (the same fields; its defaults
+ * and its first_stage_steps bound from spec §7.4: 20 (4–40) Stage C steps, CFG 4, 10 Stage B steps, square_hd;
+ * its Stage B CFG default is not in fal's own client types — 4 per two third-party copies of its schema, spec
+ * §11 item 1), the 422 error shape for bad input, and the mapping from a valid input to the pipeline's
+ * GenerationRequest.
  *
  * Invariants:
  * - `parseInput` either returns a fully defaulted `SoteInput` or throws a ValidationError listing EVERY problem
@@ -20,6 +23,7 @@ import { IMAGE_SIZE_PRESETS, type ImageSizePreset } from '../core/image-size-pre
 import type { GenerationRequest } from '../pipeline/text-to-image.ts';
 import { ValidationError, type ValidationIssue } from './api-errors.ts';
 import { DEFAULT_SCHEDULER, FIRST_STAGE_SAMPLERS, SCHEDULERS, SECOND_STAGE_SAMPLERS, stageSamplerChoice } from './sampler-options.ts';
+import { knownEndpoint, SOTE_DIFFUSION_ENDPOINT, STABLE_CASCADE_ENDPOINT, type EndpointId } from './endpoints.ts';
 
 export { IMAGE_SIZE_PRESETS, type ImageSizePreset };
 const PRESET_NAMES = Object.keys(IMAGE_SIZE_PRESETS) as [ImageSizePreset, ...ImageSizePreset[]];
@@ -33,14 +37,36 @@ const side = z.number().int().min(MIN_SIDE).max(MAX_SIDE);
 /** A custom size's sides default to 512, as the hosted ImageSize's do. */
 export const imageSizeSchema = z.union([z.enum(PRESET_NAMES), z.object({ width: side.default(512), height: side.default(512) })]);
 
-export const inputSchema = z.object({
+/** What differs between the endpoints' schemas. */
+export interface EndpointInputDefaults {
+  first_stage_steps: number;
+  /** Upper bound of first_stage_steps (the lower is 4 on both). */
+  first_stage_steps_max: number;
+  second_stage_steps: number;
+  guidance_scale: number;
+  second_stage_guidance_scale: number;
+  image_size: z.output<typeof imageSizeSchema>;
+}
+
+export const ENDPOINT_INPUT_DEFAULTS: Readonly<Record<EndpointId, Readonly<EndpointInputDefaults>>> = {
+  [SOTE_DIFFUSION_ENDPOINT]: {
+    first_stage_steps: 25, first_stage_steps_max: 50, second_stage_steps: 10, guidance_scale: 8, second_stage_guidance_scale: 2,
+    image_size: { width: 1024, height: 1536 },
+  },
+  [STABLE_CASCADE_ENDPOINT]: {
+    first_stage_steps: 20, first_stage_steps_max: 40, second_stage_steps: 10, guidance_scale: 4, second_stage_guidance_scale: 4,
+    image_size: 'square_hd',
+  },
+};
+
+const makeInputSchema = (d: Readonly<EndpointInputDefaults>) => z.object({
   prompt: z.string().refine((s) => s.trim().length > 0, { message: 'prompt must not be empty', params: { type: 'string_too_short' } }),
   negative_prompt: z.string().default(''),
-  first_stage_steps: z.number().int().min(4).max(50).default(25),
-  second_stage_steps: z.number().int().min(4).max(24).default(10),
-  guidance_scale: z.number().min(0).max(20).default(8),
-  second_stage_guidance_scale: z.number().min(0).max(20).default(2),
-  image_size: imageSizeSchema.default({ width: 1024, height: 1536 }),
+  first_stage_steps: z.number().int().min(4).max(d.first_stage_steps_max).default(d.first_stage_steps),
+  second_stage_steps: z.number().int().min(4).max(24).default(d.second_stage_steps),
+  guidance_scale: z.number().min(0).max(20).default(d.guidance_scale),
+  second_stage_guidance_scale: z.number().min(0).max(20).default(d.second_stage_guidance_scale),
+  image_size: imageSizeSchema.default(typeof d.image_size === 'string' ? d.image_size : { ...d.image_size }),
   /** null (pydantic Optional) and absent both mean "random". */
   seed: z.number().int().min(0).max(MAX_SEED).nullish(),
   enable_safety_checker: z.boolean().default(true),
@@ -62,6 +88,18 @@ export const inputSchema = z.object({
     });
   }
 });
+
+/** `fal-ai/stable-cascade/sote-diffusion`'s schema. */
+export const inputSchema = makeInputSchema(ENDPOINT_INPUT_DEFAULTS[SOTE_DIFFUSION_ENDPOINT]);
+/** `fal-ai/stable-cascade`'s schema. */
+export const stableCascadeInputSchema = makeInputSchema(ENDPOINT_INPUT_DEFAULTS[STABLE_CASCADE_ENDPOINT]);
+
+const SCHEMAS: Record<EndpointId, typeof inputSchema> = { [SOTE_DIFFUSION_ENDPOINT]: inputSchema, [STABLE_CASCADE_ENDPOINT]: stableCascadeInputSchema };
+
+/** The schema of an endpoint; an unknown id is an UnknownEndpointError (404) listing the known ones. */
+export function inputSchemaFor(endpointId: string): typeof inputSchema {
+  return SCHEMAS[knownEndpoint(endpointId)];
+}
 
 /** What callers pass (defaults optional). */
 export type SoteInputParams = z.input<typeof inputSchema>;
@@ -124,13 +162,17 @@ function toIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): Validat
   }
 }
 
-/** Validates and defaults an input; throws ValidationError (status 422) with one entry per problem. */
-export function parseInput(raw: unknown): ParsedInput {
+/**
+ * Validates and defaults an input for an endpoint (default: sote-diffusion); throws ValidationError (status 422)
+ * with one entry per problem, or UnknownEndpointError for an endpoint this client does not serve.
+ */
+export function parseInput(raw: unknown, endpointId: string = SOTE_DIFFUSION_ENDPOINT): ParsedInput {
+  const schema = inputSchemaFor(endpointId);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ValidationError([{ loc: ['body'], msg: `Input should be a valid object, got ${describeValue(raw)}`, type: 'model_type' }]);
   }
   const record = raw as Record<string, unknown>;
-  const result = inputSchema.safeParse(record);
+  const result = schema.safeParse(record);
   if (!result.success) throw new ValidationError(result.error.issues.map((i) => toIssue(i, record)));
   const unknownFields = Object.keys(record).filter((k) => !INPUT_FIELDS.includes(k));
   return { input: result.data, unknownFields };

@@ -100,7 +100,7 @@ export class RequestQueue {
    * Stage C previews (to watch()ers); `priority` 'low' lets later 'normal' requests start first.
    */
   async submit(endpointId: string, rawInput: unknown, webhookUrl?: string, extra: SubmitExtras = {}): Promise<SubmitResult> {
-    const { input, unknownFields } = parseInput(rawInput);
+    const { input, unknownFields } = parseInput(rawInput, endpointId);
     await this.ready;
     const id = crypto.randomUUID();
     const record: RequestRecord = {
@@ -244,6 +244,7 @@ export class RequestQueue {
       };
       const generated = await this.options.runner.run(request, {
         signal: controller.signal,
+        endpointId: record.endpointId,
         credentials: this.options.credentials(),
         onEvent: (e) => {
           const line = eventLogLine(e);

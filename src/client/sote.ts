@@ -10,23 +10,42 @@
  * page: two clients on the same IndexedDB store would both resume the same requests.
  *
  * Which model answers: the model source's choice. The generator page passes its own runner and "the model
- * selected on the page"; a standalone client uses SoteDiffusion V2 from the model store, installing it on the
- * first request (download progress in the request's logs) with config({ credentials }) as the token for
- * huggingface.co only.
+ * selected on the page" (for every endpoint; each endpoint still applies its own input defaults); a standalone
+ * client answers each endpoint with its own model from the model store (ENDPOINT_MODELS: SoteDiffusion V2 for
+ * `…/sote-diffusion`, Stable Cascade for `fal-ai/stable-cascade`), installing it on the first request (download
+ * progress in the request's logs) with config({ credentials }) as the token for huggingface.co only.
  */
-import { RealtimeUnavailableError, UnknownEndpointError } from './api-errors.ts';
+import { RealtimeUnavailableError } from './api-errors.ts';
 import { requestStatus, streamRequest, streamStatus, submitRequest, subscribeRequest, subscribeToStatus, untilAborted, type RequestContext } from './client-requests.ts';
 import type { SoteClient, SoteConfig, SoteQueue } from './client-types.ts';
-import { SOTEDIFFUSION_V2 } from '../store/catalogue.ts';
-import { defaultWorkerFactory, GeneratorRunner, installedModelSource, type ModelSource, type WorkerFactory } from './generator-runner.ts';
+import { SOTEDIFFUSION_V2, STABLE_CASCADE } from '../store/catalogue.ts';
+import { knownEndpoint, SOTE_DIFFUSION_ENDPOINT, STABLE_CASCADE_ENDPOINT, type EndpointId } from './endpoints.ts';
+import { defaultWorkerFactory, GeneratorRunner, installedModelSource, type InstalledModelSourceOptions, type ModelSource, type WorkerFactory } from './generator-runner.ts';
+import type { ModelDescriptor } from './protocol.ts';
 import { RequestQueue } from './queue.ts';
 import { indexedDbRequestStore, type RequestStore } from './request-store.ts';
 import type { WebhookOptions } from './webhook.ts';
 
-export const SOTE_DIFFUSION_ENDPOINT = 'fal-ai/stable-cascade/sote-diffusion';
-export const KNOWN_ENDPOINTS: readonly string[] = [SOTE_DIFFUSION_ENDPOINT];
-export type EndpointId = typeof SOTE_DIFFUSION_ENDPOINT;
+export { KNOWN_ENDPOINTS, SOTE_DIFFUSION_ENDPOINT, STABLE_CASCADE_ENDPOINT, type EndpointId } from './endpoints.ts';
 export type * from './client-types.ts';
+
+/** The model each endpoint answers with by default (the lite Stable Cascade is STABLE_CASCADE_LITE, by choice). */
+export const ENDPOINT_MODELS: Readonly<Record<EndpointId, ModelDescriptor>> = {
+  [SOTE_DIFFUSION_ENDPOINT]: SOTEDIFFUSION_V2,
+  [STABLE_CASCADE_ENDPOINT]: STABLE_CASCADE,
+};
+
+/**
+ * A model source that answers each endpoint with its model from the store (installedModelSource per endpoint);
+ * a context without an endpoint is a sote-diffusion request.
+ */
+export function endpointModelSource(models: Readonly<Record<EndpointId, ModelDescriptor>> = ENDPOINT_MODELS, options?: InstalledModelSourceOptions): ModelSource {
+  const sources = {
+    [SOTE_DIFFUSION_ENDPOINT]: installedModelSource(models[SOTE_DIFFUSION_ENDPOINT], options),
+    [STABLE_CASCADE_ENDPOINT]: installedModelSource(models[STABLE_CASCADE_ENDPOINT], options),
+  };
+  return (context) => sources[knownEndpoint(context.endpointId ?? SOTE_DIFFUSION_ENDPOINT)](context);
+}
 
 export interface SoteClientOptions {
   /**
@@ -36,7 +55,7 @@ export interface SoteClientOptions {
   runner?: GeneratorRunner;
   /** @default a module Worker on workers/generator.worker.ts */
   workerFactory?: WorkerFactory;
-  /** @default SoteDiffusion V2 from the model store, installed on first use (installedModelSource) */
+  /** @default each endpoint's model from the model store, installed on first use (endpointModelSource) */
   modelSource?: ModelSource;
   /**
    * Told of every config() call (the page's Models panel uses the credentials for its own installs); a credentials
@@ -48,20 +67,16 @@ export interface SoteClientOptions {
   webhook?: WebhookOptions;
 }
 
-function checkEndpoint(endpointId: string): void {
-  if (!KNOWN_ENDPOINTS.includes(endpointId)) throw new UnknownEndpointError(endpointId, KNOWN_ENDPOINTS);
-}
-
 /** Runs `fn` after the endpoint check, turning a synchronous throw into a rejection (as an HTTP client would). */
 async function onEndpoint<T>(endpointId: string, fn: () => Promise<T>): Promise<T> {
-  checkEndpoint(endpointId);
+  knownEndpoint(endpointId);
   return fn();
 }
 
 export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
   let credentials: SoteConfig['credentials'];
   const runner = options.runner ?? new GeneratorRunner(options.workerFactory ?? defaultWorkerFactory);
-  const modelSource = options.modelSource ?? installedModelSource(SOTEDIFFUSION_V2);
+  const modelSource = options.modelSource ?? endpointModelSource();
   const queue = new RequestQueue({
     runner: {
       run: (request, o) => runner.run(request, o, modelSource),
@@ -123,8 +138,8 @@ export function createSoteClient(options: SoteClientOptions = {}): SoteClient {
 
 /**
  * The hosted client's factory: a new client configured with `config`. `options` (not in the hosted signature)
- * are createSoteClient's; without them the client has the standalone defaults (SoteDiffusion V2 from the model
- * store, requests in IndexedDB: use one such client per page, see the file comment).
+ * are createSoteClient's; without them the client has the standalone defaults (each endpoint's model from the
+ * model store, requests in IndexedDB: use one such client per page, see the file comment).
  */
 export function createFalClient(config?: SoteConfig, options?: SoteClientOptions): SoteClient {
   const client = createSoteClient(options);

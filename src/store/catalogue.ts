@@ -1,6 +1,7 @@
 /**
  * The built-in models and how the page picks one from its URL:
  * - `?model=tiny` → the tiny demo package; `?model=sotediffusion-v2` (or no parameter) → SoteDiffusion V2;
+ * - `?model=stable-cascade` / `?model=stable-cascade-lite` → Stability AI's Stable Cascade, big or lite;
  * - `?model=<url>` → a descriptor JSON fetched from that URL (relative URLs resolve against the page);
  * - `?hub=<base url>` → fetch checkpoint files from a mirror / self-hosted hub instead of the descriptor's hub.
  */
@@ -64,6 +65,66 @@ export const SOTEDIFFUSION_V2: ModelDescriptor = parseDescriptor({
   requirements: { gpuFeatures: ['shader-f16'], gpuMemoryBytes: 12 * GiB, maxBufferSizeBytes: GiB },
 }, { url: 'built-in:sotediffusion-v2' });
 
+/** The hosted `fal-ai/stable-cascade` defaults (spec §7.4; Stage B CFG 4 per two third-party copies of its schema). */
+const STABLE_CASCADE_DEFAULTS = { width: 1024, height: 1024, stageC: { steps: 20, cfg: 4 }, stageB: { steps: 10, cfg: 4 } };
+
+/** Pinned main heads of Stability's two repos (docs/sotediffusion-v2-files.md §0, §3, §4). */
+export const STABLE_CASCADE_REVISION = 'a89f66d459ae653e3b4d4f992a7c3789d0dc4d16';
+export const STABLE_CASCADE_PRIOR_REVISION = '143869a0d0dc97bfaadddbfce89aa7b8f3cb0d62';
+
+/**
+ * Stable Cascade as Stability AI published it, in the official single-file format (spec §9.1): Stage C / Stage B
+ * in bf16 (big or lite) and Stage A from `stabilityai/stable-cascade`; the Stage C text encoder (bf16) and its
+ * tokenizer from `stabilityai/stable-cascade-prior` (the prior pipeline's, which conditions Stage C; for the base
+ * model it equals the decoder repo's copy, spec §2.6). Every file was re-uploaded in f2a8428 ("Updated
+ * checkpoints with metadata") and no sha256 of those uploads is on record offline, so all hashes come from the
+ * hub's tree API at install, as for SoteDiffusion's two unknown ones. The networks' shapes are recognised by
+ * models/detect.ts (big: c_cond 2048 / level-1 width 640; lite: 1536 / 576). Big has SoteDiffusion's
+ * architecture, so its package sizes are SoteDiffusion's; lite's are those scaled by the parameter count of the
+ * three networks (2,424,916,128 / 5,846,704,608).
+ */
+function stableCascade(variant: 'big' | 'lite'): ModelDescriptor {
+  const lite = variant === 'lite';
+  const suffix = lite ? '_lite' : '';
+  const prior = { repo: 'stabilityai/stable-cascade-prior', revision: STABLE_CASCADE_PRIOR_REVISION };
+  const scale = lite ? 2_424_916_128 / 5_846_704_608 : 1;
+  return parseDescriptor({
+    format: 'sote-model-descriptor',
+    version: 1,
+    id: lite ? 'stable-cascade-lite' : 'stable-cascade',
+    name: lite ? 'Stable Cascade lite' : 'Stable Cascade',
+    description: lite
+      ? 'Stability AI\'s Stable Cascade with the 1B Stage C and 700M Stage B (lower quality; Stability AI Non-Commercial Research Community License). About 5 GB to download.'
+      : 'Stability AI\'s Stable Cascade (Würstchen v3; Stability AI Non-Commercial Research Community License). About 12 GB to download.',
+    source: {
+      kind: 'checkpoints',
+      hub: DEFAULT_HUB,
+      repo: 'stabilityai/stable-cascade',
+      revision: STABLE_CASCADE_REVISION,
+      files: [
+        { role: 'tokenizer', path: 'tokenizer/vocab.json', ...prior },
+        { role: 'tokenizer', path: 'tokenizer/merges.txt', ...prior },
+        { role: 'tokenizer', path: 'tokenizer/special_tokens_map.json', ...prior },
+        { role: 'tokenizer', path: 'tokenizer/tokenizer_config.json', ...prior },
+        { role: 'stage_a', path: 'stage_a.safetensors' },
+        { role: 'clip_text', path: 'text_encoder/model.bf16.safetensors', ...prior },
+        { role: 'stage_b', path: `stage_b${suffix}_bf16.safetensors` },
+        { role: 'stage_c', path: `stage_c${suffix}_bf16.safetensors` },
+      ],
+      stageAScale: 0.43,
+      safetyChecker: SOTEDIFFUSION_V2.source.kind === 'checkpoints' ? SOTEDIFFUSION_V2.source.safetyChecker : undefined,
+    },
+    defaults: STABLE_CASCADE_DEFAULTS,
+    sizes: { fp32: 21.64 * GiB * scale, fp16: 10.83 * GiB * scale, int8: 6.18 * GiB * scale, int4: 3.51 * GiB * scale },
+    requirements: { gpuFeatures: ['shader-f16'], gpuMemoryBytes: (lite ? 5 : 12) * GiB, maxBufferSizeBytes: GiB },
+  }, { url: `built-in:${lite ? 'stable-cascade-lite' : 'stable-cascade'}` });
+}
+
+/** Stable Cascade, big (3.6B Stage C, 1.5B Stage B): what `fal-ai/stable-cascade` answers with by default. */
+export const STABLE_CASCADE: ModelDescriptor = stableCascade('big');
+/** Stable Cascade lite (1B Stage C, 700M Stage B). */
+export const STABLE_CASCADE_LITE: ModelDescriptor = stableCascade('lite');
+
 /** The tiny random-weight demo, already converted and served by the app at /models/tiny-demo/. */
 export function tinyDemoDescriptor(pageUrl: string = globalThis.location?.href ?? 'http://localhost/'): ModelDescriptor {
   return parseDescriptor({
@@ -77,7 +138,7 @@ export function tinyDemoDescriptor(pageUrl: string = globalThis.location?.href ?
   }, { url: pageUrl });
 }
 
-export const BUILT_IN_IDS = ['sotediffusion-v2', 'tiny'] as const;
+export const BUILT_IN_IDS = ['sotediffusion-v2', 'stable-cascade', 'stable-cascade-lite', 'tiny'] as const;
 
 /** What the page's URL asks for. */
 export type ModelChoice =
@@ -107,6 +168,8 @@ export function modelFromUrl(pageUrl: string, hubSetting?: string): ModelChoice 
   const hub = hubFromUrl(pageUrl) ?? (hubSetting ? withHubCheck(hubSetting) : undefined);
   const apply = (d: ModelDescriptor) => (hub ? withHub(d, hub) : d);
   if (model === null || model === '' || model === 'sotediffusion-v2') return { kind: 'built-in', descriptor: apply(SOTEDIFFUSION_V2) };
+  if (model === 'stable-cascade') return { kind: 'built-in', descriptor: apply(STABLE_CASCADE) };
+  if (model === 'stable-cascade-lite') return { kind: 'built-in', descriptor: apply(STABLE_CASCADE_LITE) };
   if (model === 'tiny' || model === 'tiny-demo') return { kind: 'built-in', descriptor: tinyDemoDescriptor(pageUrl) };
   if (/^[a-z0-9][a-z0-9._-]*$/.test(model) && !model.endsWith('.json')) {
     throw new DescriptorError(`?model=${model}`, [`"${model}" is not a built-in model (${BUILT_IN_IDS.join(', ')}) nor a descriptor URL`]);

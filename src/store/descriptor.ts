@@ -17,7 +17,9 @@
  *     "revision": "bfdd545f…",             // a full 40-hex commit id: resolve URLs at a commit never change
  *     "files": [                           // fetched as <hub>/<repo>/resolve/<revision>/<path>
  *       { "role": "stage_c", "path": "sotediffusion-v2-stage_c.safetensors", "size": 7178349464, "sha256": "b4f5…" },
- *       { "role": "tokenizer", "path": "tokenizer/vocab.json" }   // size/sha256 optional (see below)
+ *       { "role": "tokenizer", "path": "tokenizer/vocab.json" },  // size/sha256 optional (see below)
+ *       { "role": "clip_text", "path": "text_encoder/model.bf16.safetensors",   // from another repo of the same
+ *         "repo": "stabilityai/stable-cascade-prior", "revision": "143869a0…" } // hub: both given, or neither
  *     ],
  *     "configs": { "stage_c": { "class": "StageC", "kwargs": { … } } },  // optional per role; else detected
  *     "stageAScale": 0.43,
@@ -91,6 +93,11 @@ export interface DescriptorFile {
   size?: number;
   /** Lower-case hex sha256 (the LFS oid), when known. */
   sha256?: string;
+  /**
+   * Another repo on the same hub holding this file (e.g. Stable Cascade's Stage C text encoder and tokenizer,
+   * which belong to the prior repo), with its own pinned revision; absent = the source's repo and revision.
+   */
+  from?: { repo: string; revision: string };
 }
 
 /** A JSON value (configs are validated later, by parseModelConfig, when the component is built). */
@@ -189,7 +196,9 @@ const schema = z.object({
         path: repoPath,
         size: z.number().int().nonnegative().optional(),
         sha256: sha256Hex.optional(),
-      }).strict()).min(1),
+        repo: repoId.optional(),
+        revision: revision.optional(),
+      }).strict().refine((f) => (f.repo === undefined) === (f.revision === undefined), 'a file from another repo needs both repo and revision')).min(1),
       configs: z.partialRecord(z.enum(['clip_text', 'stage_c', 'stage_b', 'stage_a']), jsonValue).optional(),
       stageAScale: z.number().positive().max(10).optional(),
       safetyChecker: z.object({
@@ -287,8 +296,9 @@ export function parseDescriptor(input: unknown, options: ParseOptions = {}): Mod
   }
   const paths = new Set<string>();
   for (const f of s.files) {
-    if (paths.has(f.path)) problems.push(`source.files: ${f.path} is listed twice`);
-    paths.add(f.path);
+    const key = `${f.repo ?? s.repo}/${f.path}`;
+    if (paths.has(key)) problems.push(`source.files: ${f.path} is listed twice`);
+    paths.add(key);
   }
   if (s.safetyChecker) problems.push(...safetyCheckerProblems(s.safetyChecker.files));
   if (problems.length) throw new DescriptorError(where, problems);
@@ -297,6 +307,7 @@ export function parseDescriptor(input: unknown, options: ParseOptions = {}): Mod
     path: f.path,
     ...(f.size !== undefined ? { size: f.size } : {}),
     ...(f.sha256 !== undefined ? { sha256: f.sha256 } : {}),
+    ...(f.repo !== undefined && f.revision !== undefined ? { from: { repo: f.repo, revision: f.revision } } : {}),
   }));
   return {
     ...common,
@@ -356,6 +367,11 @@ function safetyCheckerProblems(files: readonly { path: string }[]): string[] {
 export function withHub(d: ModelDescriptor, hub: string): ModelDescriptor {
   if (d.source.kind !== 'checkpoints') return d;
   return { ...d, source: { ...d.source, hub: normalizeHub(hub) } };
+}
+
+/** The repo (and revision) a descriptor file is fetched from: its own `from`, else the source's. */
+export function fileRepo(source: HubRepo, file: Pick<DescriptorFile, 'from'>): HubRepo {
+  return file.from ? { hub: source.hub, repo: file.from.repo, revision: file.from.revision } : { hub: source.hub, repo: source.repo, revision: source.revision };
 }
 
 /** `<hub>/<repo>/resolve/<revision>/<path>`, each path segment percent-encoded. */

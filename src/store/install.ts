@@ -26,7 +26,7 @@ import type { ModelKind } from '../models/checkpoint-source.ts';
 import type { Precision } from '../models/model-context.ts';
 import { componentBytes, writeManifest, type PackageManifest, type PackageSink } from '../models/model-package.ts';
 import { convertComponent, convertSafetyChecker, estimatePackageBytes } from './convert-component.ts';
-import { baseName, CHECKPOINT_ROLES, resolveUrl, type CheckpointSource, type HubRepo, type ModelDescriptor } from './descriptor.ts';
+import { baseName, CHECKPOINT_ROLES, fileRepo, resolveUrl, type CheckpointSource, type HubRepo, type ModelDescriptor } from './descriptor.ts';
 import { discardDownload, prepareDownload, storedBytes, tokenHeaders, type DownloadContext, type FileJob } from './download.ts';
 import { sha256OfBlob } from './hashing.ts';
 import { hubTree, type HubFileInfo } from './hub-api.ts';
@@ -58,7 +58,7 @@ export async function installModel(descriptor: ModelDescriptor, options: Install
   const files = checkpointJobs(source);
   const todo = filesToDo(files, record);
   // The session holds a listener on the caller's signal from here until run() ends: nothing may throw between.
-  const session = new InstallSession(modelId, options, treeLookup(source, files.checkerPaths));
+  const session = new InstallSession(modelId, options, treeLookup(source, files.checkerPaths, files.otherRepos));
   return session.run([...files.model, ...files.checker], async () => {
     // 1. Plan + quota.
     const { needed, unstarted } = await plan(session.download, todo, record, descriptor, precision);
@@ -85,6 +85,8 @@ interface CheckpointJobs {
   checker: FileJob[];
   /** Repo path of each safety checker job, by job key (their `path` is qualified with the repo for messages). */
   checkerPaths: Map<string, string>;
+  /** Model files fetched from another repo than the source's (descriptor `from`), by job key. */
+  otherRepos: Map<string, HubRepo>;
 }
 
 function fileJob(repo: HubRepo, path: string, role: FileJob['role'], f: { size?: number; sha256?: string }, shownPath = path): FileJob {
@@ -109,7 +111,13 @@ function checkpointJobs(source: CheckpointSource): CheckpointJobs {
       return job;
     })
     : [];
-  return { model: source.files.map((f) => fileJob(source, f.path, f.role, f)), checker: checkerJobs, checkerPaths };
+  const otherRepos = new Map<string, HubRepo>();
+  const model = source.files.map((f) => {
+    const job = fileJob(fileRepo(source, f), f.path, f.role, f);
+    if (f.from) otherRepos.set(job.key, fileRepo(source, f));
+    return job;
+  });
+  return { model, checker: checkerJobs, checkerPaths, otherRepos };
 }
 
 /** What a resume still has to download: files of components, tokenizer files and a checker not yet stored. */
@@ -121,8 +129,8 @@ function filesToDo(files: CheckpointJobs, record: InstallRecord): FileJob[] {
   ];
 }
 
-/** Digests the descriptor lacks come from the hub tree API of the model's repo, or of the checker's repo for its files. */
-function treeLookup(source: CheckpointSource, checkerPaths: ReadonlyMap<string, string>): SessionSource {
+/** Digests the descriptor lacks come from the hub tree API of the repo each file is fetched from. */
+function treeLookup(source: CheckpointSource, checkerPaths: ReadonlyMap<string, string>, otherRepos: ReadonlyMap<string, HubRepo>): SessionSource {
   const checker = source.safetyChecker;
   const trees = new Map<string, Promise<Map<string, HubFileInfo>>>();
   const tree = (repo: HubRepo, ctx: DownloadContext) => {
@@ -136,7 +144,7 @@ function treeLookup(source: CheckpointSource, checkerPaths: ReadonlyMap<string, 
     lookupDigest: async (job, ctx) => {
       const checkerPath = checkerPaths.get(job.key);
       if (checkerPath !== undefined && checker) return (await tree({ hub: source.hub, repo: checker.repo, revision: checker.revision }, ctx)).get(checkerPath) ?? {};
-      return (await tree(source, ctx)).get(job.path) ?? {};
+      return (await tree(otherRepos.get(job.key) ?? source, ctx)).get(job.path) ?? {};
     },
   };
 }
