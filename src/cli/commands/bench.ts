@@ -22,7 +22,7 @@
  * (warm-ups + timed runs) says what was done.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
@@ -33,10 +33,11 @@ import { DEMO_COMPONENTS, randomWeightSource } from '../../models/demo-model.ts'
 import { buildModel, parseModelConfig, type AnyModelConfig } from '../../models/registry.ts';
 import { shapeNumel, TorchGenerator } from '../../core/torch-generator.ts';
 import { oneOf, parseCli, UsageError } from '../args.ts';
+import { peerCaseName, readPeerFile, type PeerMedians } from '../bench-peer.ts';
 import type { CliCommand } from '../command.ts';
 import { benchSamplerSettings, formatSamplerBench, type SamplerBenchRow } from './bench-samplers.ts';
 
-const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full] [--samplers]';
+const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full] [--samplers] [--json <file>] [--peer <PyTorch summary.json>]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BENCH_DIR = resolve(process.env.SOTE_BENCH_DIR ?? join(repoRoot, '../shared/bench'));
 
@@ -65,6 +66,8 @@ interface InputSize {
 
 interface TimedSize {
   label: string;
+  /** The case name the PyTorch peer and --json use for this input size (bench-peer.ts). */
+  caseName: string;
   threads: number;
   sessionMs: number;
   warmups: number;
@@ -79,7 +82,12 @@ interface ChildResult {
   rssBeforeMiB: number;
   maxRssMiB: number;
   timings: TimedSize[];
+  /** onnxruntime-web only: the WASM thread count it runs with and whether this runtime validates SIMD code. */
+  wasm?: { threads: number; simd: boolean };
 }
+
+/** A minimal module using one v128 instruction: WebAssembly.validate says whether this runtime has SIMD. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
 /** The README's input sizes (batch 2 = one CFG pair for C/B, one image for A). */
 export function inputSizes(model: BenchModel): InputSize[] {
@@ -175,7 +183,7 @@ async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean)
       }
       const numel = shapeNumel(size.shapes[session.inputNames.includes('x') ? 'x' : 'latents']);
       const estimate = previous && (previous.ms * numel) / previous.numel;
-      const row: TimedSize = { label: size.label, threads, sessionMs, warmups: 0, runsMs: [], note: '' };
+      const row: TimedSize = { label: size.label, caseName: peerCaseName(c.name, size.shapes), threads, sessionMs, warmups: 0, runsMs: [], note: '' };
       timings.push(row);
       if (!full && estimate !== undefined && estimate > SKIP_ESTIMATE_MS) {
         row.note = `skipped: ≈${(estimate / 1000).toFixed(0)} s/run estimated (--full runs it)`;
@@ -208,7 +216,9 @@ async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean)
     }
     await session.release();
   }
-  return { name: c.name, backend, compileMs, rssBeforeMiB, maxRssMiB: process.resourceUsage().maxRSS / 1024, timings };
+  const env = (ort as unknown as { env?: { wasm?: { numThreads?: number } } }).env;
+  const wasm = backend === 'wasm' ? { threads: env?.wasm?.numThreads ?? 1, simd: (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(SIMD_PROBE) } : undefined;
+  return { name: c.name, backend, compileMs, rssBeforeMiB, maxRssMiB: process.resourceUsage().maxRSS / 1024, timings, wasm };
 }
 
 /** Runs one (case, backend) in a child process of the same CLI (same tsx loader flags). */
@@ -239,6 +249,8 @@ export const command: CliCommand = {
       full: { type: 'boolean', default: false },
       samplers: { type: 'boolean', default: false },
       child: { type: 'string' },
+      json: { type: 'string' },
+      peer: { type: 'string' },
     }, USAGE);
     const { cases, missing } = benchCases();
     const full = values.full ?? false;
@@ -258,6 +270,7 @@ export const command: CliCommand = {
     const selected = only === undefined ? cases : cases.filter((c) => c.name === only || c.name.startsWith(`${only}/`) || c.name.startsWith(only));
     if (!selected.length) throw new UsageError(`--only ${only} matches no case; cases: ${cases.map((c) => c.name).join(', ')}`, USAGE);
 
+    const peer: PeerMedians | undefined = values.peer === undefined ? undefined : readPeerFile(values.peer);
     const started = performance.now();
     const results: ChildResult[] = [];
     for (const c of selected) {
@@ -270,14 +283,16 @@ export const command: CliCommand = {
     }
 
     console.log(`## Forward pass per step (random weights; ${full ? '2 warm-ups + 7 runs' : 'quick protocol, see "runs"; --full for the README protocol'})\n`);
-    console.log('| model | input | backend | threads | session ms | runs | median ms | min ms | max ms | note |');
-    console.log('|---|---|---|---:|---:|---|---:|---:|---:|---|');
+    console.log(`| model | input | backend | threads | session ms | runs | median ms | min ms | max ms |${peer ? ' PyTorch peer ms | peer ÷ ours |' : ''} note |`);
+    console.log(`|---|---|---|---:|---:|---|---:|---:|---:|${peer ? '---:|---:|' : ''}---|`);
     for (const r of results) {
       for (const t of r.timings) {
         const runs = t.runsMs.length ? `${t.warmups}+${t.runsMs.length}` : '—';
         const stats = t.runsMs.length ? [median(t.runsMs), Math.min(...t.runsMs), Math.max(...t.runsMs)].map(ms) : ['—', '—', '—'];
         const backendLabel = r.backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web wasm';
-        console.log(`| ${r.name} | ${t.label} | ${backendLabel} | ${t.threads} | ${ms(t.sessionMs)} | ${runs} | ${stats.join(' | ')} | ${t.note} |`);
+        const peerMs = peer?.get(`${t.caseName}@${t.threads}`);
+        const peerCells = !peer ? '' : peerMs === undefined || !t.runsMs.length ? ' — | — |' : ` ${ms(peerMs)} | ${(peerMs / median(t.runsMs)).toFixed(2)}× |`;
+        console.log(`| ${r.name} | ${t.label} | ${backendLabel} | ${t.threads} | ${ms(t.sessionMs)} | ${runs} | ${stats.join(' | ')} |${peerCells} ${t.note} |`);
       }
     }
 
@@ -291,6 +306,16 @@ export const command: CliCommand = {
         `| ${r.name} | ${r.backend} | ${mib(p.weights)} | ${mib(p.activations)} | ${mib(p.weights + p.activations)} | ` +
           `${r.rssBeforeMiB.toFixed(0)} | ${r.maxRssMiB.toFixed(0)} | ${(r.maxRssMiB - r.rssBeforeMiB).toFixed(0)} | ${ms(r.compileMs)} |`,
       );
+    }
+    const wasm = results.find((r) => r.wasm)?.wasm;
+    if (wasm) console.log(`\nonnxruntime-web WASM in this bench: ${wasm.threads} thread${wasm.threads === 1 ? '' : 's'}, SIMD ${wasm.simd ? 'yes' : 'NO'} (onnxruntime-web ships only SIMD builds).`);
+    if (peer) console.log(`PyTorch peer medians: ${values.peer} (a ratio holds only for runs measured side by side; ../shared/bench/peer/README.md).`);
+    if (values.json) {
+      const rows = results.flatMap((r) => r.timings.filter((t) => t.runsMs.length).map((t) => ({
+        case: t.caseName, backend: r.backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web-wasm', threads: t.threads, median_ms: median(t.runsMs),
+      })));
+      writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), results: rows }, null, 2));
+      console.log(`wrote ${values.json}`);
     }
     console.log(
       `\nWASM runs one thread (multi-threaded WASM in Node needs worker_threads; see engine/node-engine.ts). ` +
