@@ -152,6 +152,8 @@ export class ModelsPanel {
     try {
       const choice = modelFromUrl(location.href, hub);
       if (choice.kind === 'url') entries.push({ descriptor: await fetchDescriptor(choice.url, choice.hub), note: `from ${choice.url}` });
+      // Another built-in hub model (?model=stable-cascade / stable-cascade-lite); the tiny demo is no store entry.
+      else if (choice.descriptor.id !== hubbed.id && choice.descriptor.source.kind === 'checkpoints') entries.push({ descriptor: choice.descriptor, note: `built in (?model=${choice.descriptor.id})` });
     } catch (e) {
       this.showError(e);
     }
