@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type BrowserSession } from '../e2e/support/browser.ts';
-import { diskBytes, PhaseSampler, pidsWithArg, processTree, rssBytes, type PartName, type PartResult, type ScaleContext } from './scale-support.ts';
+import { diskBytes, PhaseSampler, pidsWithArg, processTree, rssBytes, rssByType, type PartName, type PartResult, type ScaleContext } from './scale-support.ts';
 
 const HOUR = 3_600_000;
 
@@ -110,7 +110,11 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
     result.chromium = `Chromium ${browser.context.browser()?.version() ?? ''}`.trim();
     const page = browser.page;
     const rss = () => rssBytes(processTree(pidsWithArg(profile)));
-    sampler = new PhaseSampler(rss, async () => {
+    const rssDetail = () => {
+      const byType = rssByType(processTree(pidsWithArg(profile)));
+      return { total: Object.values(byType).reduce((a, b) => a + b, 0), byType };
+    };
+    sampler = new PhaseSampler(rssDetail, async () => {
       const worker = page.workers().find((w) => w.url().includes('generator.worker'));
       const heap = await worker?.evaluate('self.performance.memory?.usedJSHeapSize').catch(() => undefined) as number | undefined;
       const probe = await page.evaluate(`({

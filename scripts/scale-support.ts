@@ -53,6 +53,8 @@ export interface PhaseResult {
   peak_rss_bytes: number;
   /** Peak JS heap of the generator worker (browser parts, when it could be read). */
   peak_js_heap_bytes?: number;
+  /** At the peak sample: VmRSS summed per Chromium process type (browser, renderer, gpu-process, utility, …). */
+  peak_rss_by_process?: Record<string, number>;
 }
 
 export interface PartResult {
@@ -123,18 +125,25 @@ export function pidsWithArg(needle: string): number[] {
   return out;
 }
 
-/** Summed VmRSS (bytes) of the given processes. */
-export function rssBytes(pids: number[]): number {
-  let sum = 0;
+/** VmRSS (bytes) of the given processes, summed per Chromium `--type=` (the main process is 'browser'). */
+export function rssByType(pids: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
   for (const pid of pids) {
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) sum += Number(m[1]) * 1024;
+      if (!m) continue;
+      const type = /--type=([\w-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+      out[type] = (out[type] ?? 0) + Number(m[1]) * 1024;
     } catch {
       // gone
     }
   }
-  return sum;
+  return out;
+}
+
+/** Summed VmRSS (bytes) of the given processes. */
+export function rssBytes(pids: number[]): number {
+  return Object.values(rssByType(pids)).reduce((a, b) => a + b, 0);
 }
 
 export function diskBytes(path: string): number {
@@ -150,6 +159,7 @@ interface Sample {
   phase: string;
   rss: number;
   heap?: number;
+  byType?: Record<string, number>;
 }
 
 /**
@@ -164,7 +174,8 @@ export class PhaseSampler {
   private busy = false;
 
   constructor(
-    private readonly rss: () => number,
+    /** Total RSS, or total plus a per-process-type breakdown. */
+    private readonly rss: () => number | { total: number; byType: Record<string, number> },
     private readonly probe?: () => Promise<{ phase?: string; heap?: number }>,
     private readonly intervalMs = 1000,
     /** Called when the phase changes (progress output). */
@@ -180,23 +191,28 @@ export class PhaseSampler {
     this.timer = setInterval(() => this.tick(), this.intervalMs);
   }
 
+  private measure(): { rss: number; byType?: Record<string, number> } {
+    const r = this.rss();
+    return typeof r === 'number' ? { rss: r } : { rss: r.total, byType: r.byType };
+  }
+
   setPhase(name: string): void {
     this.announce(name);
     this.phase = name;
-    this.samples.push({ at: Date.now(), phase: name, rss: this.rss() });
+    this.samples.push({ at: Date.now(), phase: name, ...this.measure() });
   }
 
   private tick(): void {
     if (this.busy) return;
     this.busy = true;
     const at = Date.now();
-    const rss = this.rss();
+    const m = this.measure();
     const done = (p?: { phase?: string; heap?: number }) => {
       if (p?.phase) {
         this.announce(p.phase);
         this.phase = p.phase;
       }
-      this.samples.push({ at, phase: this.phase, rss, ...(p?.heap ? { heap: p.heap } : {}) });
+      this.samples.push({ at, phase: this.phase, ...m, ...(p?.heap ? { heap: p.heap } : {}) });
       this.busy = false;
     };
     if (!this.probe) return done();
@@ -206,9 +222,9 @@ export class PhaseSampler {
 
   stop(): PhaseResult[] {
     if (this.timer) clearInterval(this.timer);
-    this.samples.push({ at: Date.now(), phase: '(end)', rss: this.rss() });
+    this.samples.push({ at: Date.now(), phase: '(end)', ...this.measure() });
     const order: string[] = [];
-    const byPhase = new Map<string, { first: number; seconds: number; rss: number; heap?: number }>();
+    const byPhase = new Map<string, { first: number; seconds: number; rss: number; heap?: number; byType?: Record<string, number> }>();
     for (let i = 0; i < this.samples.length - 1; i++) {
       const s = this.samples[i];
       const next = this.samples[i + 1];
@@ -219,12 +235,21 @@ export class PhaseSampler {
         order.push(s.phase);
       }
       p.seconds += Math.max(0, next.at - s.at) / 1000;
-      p.rss = Math.max(p.rss, s.rss, next.phase === s.phase ? next.rss : 0);
+      for (const x of next.phase === s.phase ? [s, next] : [s]) {
+        if (x.rss > p.rss) {
+          p.rss = x.rss;
+          p.byType = x.byType;
+        }
+      }
       if (s.heap !== undefined) p.heap = Math.max(p.heap ?? 0, s.heap);
     }
     return order.filter((n) => n !== 'start' || byPhase.get(n)!.seconds > 0.5).map((name) => {
       const p = byPhase.get(name)!;
-      return { name, seconds: Math.round(p.seconds * 10) / 10, peak_rss_bytes: p.rss, ...(p.heap !== undefined ? { peak_js_heap_bytes: p.heap } : {}) };
+      return {
+        name, seconds: Math.round(p.seconds * 10) / 10, peak_rss_bytes: p.rss,
+        ...(p.heap !== undefined ? { peak_js_heap_bytes: p.heap } : {}),
+        ...(p.byType ? { peak_rss_by_process: p.byType } : {}),
+      };
     });
   }
 }
@@ -236,11 +261,11 @@ export function markdownTable(result: ScaleResult): string {
     `Scale run ${result.date} · ${result.machine.cpus} × ${result.machine.cpu_model} · ${gib(result.machine.mem_bytes)} GiB RAM · ${result.machine.chromium ?? ''} · node ${result.machine.node}`,
     `Command: \`${result.command}\``,
     '',
-    '| part | phase | seconds | peak RSS (GiB) | peak worker JS heap (GiB) |',
-    '|---|---|---:|---:|---:|',
+    '| part | phase | seconds | peak RSS (GiB) | peak worker JS heap (GiB) | at the peak, per process type (GiB) |',
+    '|---|---|---:|---:|---:|---|',
   ];
   for (const part of result.parts) {
-    for (const ph of part.phases) lines.push(`| ${part.name} | ${ph.name} | ${ph.seconds.toFixed(1)} | ${gib(ph.peak_rss_bytes)} | ${gib(ph.peak_js_heap_bytes)} |`);
+    for (const ph of part.phases) lines.push(`| ${part.name} | ${ph.name} | ${ph.seconds.toFixed(1)} | ${gib(ph.peak_rss_bytes)} | ${gib(ph.peak_js_heap_bytes)} | ${Object.entries(ph.peak_rss_by_process ?? {}).sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${(b / 2 ** 30).toFixed(2)}`).join(', ')} |`);
   }
   lines.push('', '| part | ok | package (GiB) | IndexedDB (GiB) | downloaded (GiB) | disk used (GiB) | finite | error / notes |', '|---|---|---:|---:|---:|---:|---|---|');
   for (const p of result.parts) {
