@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { Graph } from '../../src/onnx/graph.ts';
-import { gelu, layerNormLastAxis } from '../../src/onnx/ops.ts';
+import { gelu, layerNormLastAxis, nchwToNhwc, pixelUnshuffleToNhwc, resizeBilinearAlignCorners, roundHalfEven, shapeOf } from '../../src/onnx/ops.ts';
 import { serializeToMemory } from '../../src/onnx/serialize.ts';
 import { ModelContext } from '../../src/models/model-context.ts';
 import { multiHeadAttention, rEmbedding } from '../../src/models/cascade-blocks.ts';
@@ -32,6 +32,16 @@ const cases: Case[] = [
   { name: 'matmul 48x192', inputs: { x: [2, 54, 48], w: [48, 192] }, build: (g) => g.output(g.node('MatMul', ['x', 'w']), 'y', 'float32') },
   { name: 'reduceL2 spatial', inputs: { x: [2, 6, 9, 192] }, build: (g) => g.output(g.node('ReduceL2', ['x', g.i64([1, 2])], { keepdims: 1 }), 'y', 'float32') },
   { name: 'depthwise conv', inputs: { x: [2, 48, 6, 9], w: [48, 1, 3, 3], b: [48] }, build: (g) => g.output(g.node('Conv', ['x', 'w', 'b'], { group: 48, kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'y', 'float32') },
+  { name: 'round half even (x·255)', inputs: { x: [2, 3, 9, 7] }, build: (g) => g.output(roundHalfEven(g, g.node('Mul', ['x', g.f32([255], [])])), 'y', 'float32') },
+  { name: 'pixel unshuffle 2 → NHWC', inputs: { x: [2, 4, 8, 12] }, build: (g) => g.output(pixelUnshuffleToNhwc(g, 'x', 2), 'y', 'float32') },
+  {
+    name: 'resize NCHW axes [2,3] to Shape', inputs: { x: [2, 16, 3, 5], like: [2, 7, 9, 8] },
+    build: (g) => g.output(resizeBilinearAlignCorners(g, 'x', shapeOf(g, 'like', 1, 3)), 'y', 'float32'),
+  },
+  {
+    name: 'resize NCHW axes → NHWC', inputs: { x: [2, 16, 6, 4], like: [2, 9, 7, 16] },
+    build: (g) => g.output(nchwToNhwc(g, resizeBilinearAlignCorners(g, 'x', shapeOf(g, 'like', 1, 3))), 'y', 'float32'),
+  },
   {
     name: 'r embedding (sin/cos of r·1e4)', inputs: { r: [4] },
     build: (g, ctx) => g.output(rEmbedding(ctx, 'r', 64), 'y', 'float32'),

@@ -9,7 +9,7 @@
  *   block (a ResBlock built with c_skip) receives that level's skip on every pass;
  * - if the up-sampled x differs in size from the skip, x is bilinearly resized (align_corners) to it first.
  */
-import { shapeOf } from '../onnx/ops.ts';
+import { nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
 import { attnBlock, feedForwardBlock, kvMapper, resBlock, timestepBlock, type TimeConditioning } from './cascade-blocks.ts';
 import { selfAttnAt, type UNetKwargs } from './cascade-config.ts';
 import type { ModelContext } from './model-context.ts';
@@ -96,13 +96,15 @@ function repeatMapper(ctx: ModelContext, x: string, prefix: string, c: number): 
 }
 
 /**
- * Resizes channels-last x [B,h,w,C] to the spatial size of channels-last `like` [B,H,W,C] (same channels): the
- * sizes are Shape(like) as it is, in place — no transposes around the Resize and no int64 arithmetic on shapes,
- * which onnxruntime would run on the CPU inside a GPU session.
+ * Resizes channels-last x to the spatial size of channels-last `like`, in NCHW (the WebGPU EP's bilinear Resize
+ * works on the last two axes only). The sizes are Shape(like)[1:3] as they are (Resize-19 `axes`): concatenating
+ * [B,C] in front would be int64 arithmetic, which onnxruntime runs on the CPU inside a GPU session. The constant
+ * Reshape gives `like` a known rank, without which shape inference cannot size `sizes`.
  */
 function resizeLike(ctx: ModelContext, x: string, like: string): string {
   const g = ctx.g;
-  return g.node('Resize', [x, '', '', shapeOf(g, like)], { mode: 'linear', coordinate_transformation_mode: 'align_corners' });
+  const sizeHW = shapeOf(g, g.node('Reshape', [like, g.i64([0, 0, 0, 0])]), 1, 3);
+  return nchwToNhwc(g, resizeBilinearAlignCorners(g, nhwcToNchw(g, x), sizeHW));
 }
 
 /** x [B,H,W,C_0] (embedded input) → [B,H,W,C_0] (before clf). */

@@ -67,10 +67,12 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
 
   // + resize(pixels_mapper(pixels) → embedded size).
   if (pixels) {
-    // Resized channels-last to Shape(h) (same c0 channels): a Transpose in front of a Resize whose sizes are not
-    // constant makes onnxruntime 1.30's transpose optimizer permute a 2-element `sizes` with a 4-element Gather.
-    const mapped = mapper(nchwToNhwc(g, pixels), 'pixels_mapper', k.c_pixels);
-    h = g.node('Add', [h, g.node('Resize', [mapped, '', '', shapeOf(g, h)], { mode: 'linear', coordinate_transformation_mode: 'align_corners' })]);
+    // Full NCHW sizes (Concat of shapes: int64 work on the CPU in a GPU session, but only graphs that take pixels
+    // as an input have it; the pipeline's fold it). Resize-19 `axes` here would meet onnxruntime 1.30's transpose
+    // optimizer, which permutes a 2-element `sizes` behind a Transpose with a 4-element Gather.
+    const mapped = nhwcToNchw(g, mapper(nchwToNhwc(g, pixels), 'pixels_mapper', k.c_pixels));
+    const sizes = g.node('Concat', [shapeOf(g, mapped, 0, 2), embeddedHW], { axis: 0 });
+    h = g.node('Add', [h, nchwToNhwc(g, g.node('Resize', [mapped, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }))]);
   } else {
     h = g.node('Add', [h, foldedPixelsBias(ctx, k.c_pixels, c0)]);
   }
