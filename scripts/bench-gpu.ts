@@ -27,7 +27,7 @@ import { TorchGenerator } from '../src/core/torch-generator.ts';
 import { formatBytes } from '../src/core/format-bytes.ts';
 import { EFFICIENCY, FAL_DEFAULT_IMAGE_TFLOP, graphCost, REFERENCE_GPUS, rooflineMs, type GraphCost, type OrtNode } from './bench-gpu-roofline.ts';
 
-const USAGE = 'npm run bench:gpu [-- --json <file>] [--only clip_text|stage_c|stage_b|stage_a|samplers] [--sizes tiny,medium,released]';
+const USAGE = 'npm run bench:gpu [-- --json <file>] [--only clip_text|stage_c|stage_b|stage_a|samplers] [--sizes tiny,medium,released] [--precisions fp32,int8,int4]';
 type Size = 'tiny' | 'medium' | 'released';
 
 interface Case {
@@ -117,8 +117,8 @@ interface Row {
   roofline_ms_estimate?: Record<string, { shader: number; tensor: number }>;
 }
 
-function parseArgs(argv: string[]): { json?: string; only?: string; sizes: Set<Size> } {
-  const out: { json?: string; only?: string; sizes: Set<Size> } = { sizes: new Set(['tiny', 'medium', 'released']) };
+function parseArgs(argv: string[]): { json?: string; only?: string; sizes: Set<Size>; precisions?: Set<string> } {
+  const out: { json?: string; only?: string; sizes: Set<Size>; precisions?: Set<string> } = { sizes: new Set(['tiny', 'medium', 'released']) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -129,6 +129,7 @@ function parseArgs(argv: string[]): { json?: string; only?: string; sizes: Set<S
     if (a === '--json') out.json = value();
     else if (a === '--only') out.only = value();
     else if (a === '--sizes') out.sizes = new Set(value().split(',') as Size[]);
+    else if (a === '--precisions') out.precisions = new Set(value().split(','));
     else throw new Error(`unknown option ${a}\nusage: ${USAGE}`);
   }
   return out;
@@ -167,7 +168,8 @@ async function main(): Promise<void> {
     await browser.page.goto(`${vite.origin}/e2e/pages/gpu-graphs.html`);
     await browser.page.waitForFunction(() => (globalThis as unknown as GpuGraphsApi).gpuGraphsReady === true, undefined, { timeout: 120_000 });
     const features = await browser.page.evaluate(() => (globalThis as unknown as GpuGraphsApi).adapterFeatures!());
-    const precisions: Precision[] = features.includes('shader-f16') ? ['fp32', 'fp16', 'int8', 'int4'] : ['fp32', 'int8', 'int4'];
+    const supported: Precision[] = features.includes('shader-f16') ? ['fp32', 'fp16', 'int8', 'int4'] : ['fp32', 'int8', 'int4'];
+    const precisions = supported.filter((p) => !args.precisions || args.precisions.has(p));
     console.log(`adapter features: shader-f16 ${features.includes('shader-f16') ? 'yes' : 'no'}, subgroups ${features.includes('subgroups') ? 'yes' : 'no'}; precisions ${precisions.join(', ')}`);
     for (const c of selected) {
       for (const precision of precisions) {
