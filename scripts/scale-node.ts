@@ -107,8 +107,9 @@ export async function runNodePart(ctx: ScaleContext): Promise<PartResult> {
     const timings = lines.find((l) => l.startsWith('timings (s)')) ?? '';
     const t = (key: string) => Number(new RegExp(`${key} ([\\d.]+)`).exec(timings)?.[1] ?? NaN);
     const components = Object.fromEntries(fixtureComponents(scale).map((m) => [m.kind, m]));
-    const warmC = (steps.prior[1] ?? NaN) / 1000;
-    const warmB = (steps.decoder[1] ?? NaN) / 1000;
+    // A step event's ms counts from the start of its stage's sampling: the warm (second) step is the difference.
+    const warmC = ((steps.prior[1] ?? NaN) - (steps.prior[0] ?? NaN)) / 1000;
+    const warmB = ((steps.decoder[1] ?? NaN) - (steps.decoder[0] ?? NaN)) / 1000;
     const flopsC = scale === 'full' ? stepFlops(components.stage_c, WIDTH, HEIGHT) : stepFlops(raw.source.configs ? { kind: 'stage_c', config: raw.source.configs.stage_c } as AnyModelConfig : components.stage_c, WIDTH, HEIGHT);
     const flopsB = scale === 'full' ? stepFlops(components.stage_b, WIDTH, HEIGHT) : stepFlops(raw.source.configs ? { kind: 'stage_b', config: raw.source.configs.stage_b } as AnyModelConfig : components.stage_b, WIDTH, HEIGHT);
     const falDefault = t('text_encoder') + 25 * warmC + 10 * warmB + t('vqgan');
