@@ -26,6 +26,7 @@ export interface GraphReport {
   /** Bytes of the CPU-fed inputs of one run (the per-step scalars and ids). */
   cpuFeedBytes: number;
   sessionMs: number;
+  /** Wall time of run() on the page (submission; a software adapter makes it meaningless as GPU time). */
   runMs: number;
 }
 

@@ -126,7 +126,6 @@ async function profile(graphName: string, g: Graph, m: InMemoryModel, sizes: Dim
   const before = gpuCounters();
   const t = performance.now();
   const out = await session.run(feeds);
-  // Waiting for the GPU: a 4-byte read of one output (outside the counted window).
   const runMs = performance.now() - t;
   const run = diffCounters(before, gpuCounters());
   const report: GraphReport = {
