@@ -9,7 +9,8 @@
 import { STEP_COEF, STEP_COEF_LENGTH } from '../../models/pipeline-graphs.ts';
 import { cosineAlphaBarUnclamped, linspaceF32 } from './cosine-schedule.ts';
 import { lerpF32 } from './gdf-sampler.ts';
-import { checkStepInput, type HostStepInput, type SamplerStepResult, type StageSampler } from './stage-sampler.ts';
+import { DdpmStageSampler } from './ddpm-stage-sampler.ts';
+import { checkStepInput, type HostStepInput, type SamplerStepResult } from './stage-sampler.ts';
 
 const f = Math.fround;
 const ALPHA_BAR_MIN = f(0.0001);
@@ -111,37 +112,20 @@ export function diffusersStep(input: DiffusersStepInput): SamplerStepResult {
 }
 
 /** DDPMWuerstchenScheduler as a StageSampler: r = t, one draw per step (unused on the last), result = final x. */
-export class DiffusersStageSampler implements StageSampler {
-  readonly stepGraph = 'ddpm';
-  readonly usesPreviousX0 = false;
+export class DiffusersStageSampler extends DdpmStageSampler {
   readonly output = 'x';
   readonly guided: boolean;
   /** t_i = linspace(1, 0, steps + 1), Float32Array [steps + 1]; the network sees r = t. */
   readonly t: Float32Array;
 
-  constructor(readonly steps: number, readonly cfg: number | null) {
+  constructor(steps: number, cfg: number | null) {
+    super(steps, cfg);
     this.t = diffusersTimesteps(steps);
     this.guided = diffusersUsesCfg(cfg);
   }
 
   modelTime(i: number): number {
     return this.t[i];
-  }
-
-  level(i: number): number {
-    return this.t[i];
-  }
-
-  modelInputScale(): number {
-    return 1;
-  }
-
-  startLatent(noise: Float32Array): Float32Array {
-    return Float32Array.from(noise);
-  }
-
-  drawsNoise(): boolean {
-    return true;
   }
 
   step(i: number, input: HostStepInput): SamplerStepResult {

@@ -10,7 +10,8 @@
 import { STEP_COEF, STEP_COEF_LENGTH } from '../../models/pipeline-graphs.ts';
 import { cosineLogSNR, cosineNoiseCond, linspaceF32, vpScalers } from './cosine-schedule.ts';
 import type { GdfSamplerConfig } from './presets.ts';
-import { checkStepInput, type HostStepInput, type SamplerStepResult, type StageSampler } from './stage-sampler.ts';
+import { DdpmStageSampler } from './ddpm-stage-sampler.ts';
+import { checkStepInput, type HostStepInput, type SamplerStepResult } from './stage-sampler.ts';
 
 export type { SamplerStepResult } from './stage-sampler.ts';
 
@@ -153,17 +154,16 @@ export function gdfStep(input: GdfStepInput): SamplerStepResult {
  * sees CosineTNoiseCond(logSNR_i) (or t_i), one noise draw per step including the last; guided whenever a weight
  * is given (the official sampler has no "no CFG" shortcut; null = unguided).
  */
-export class GdfStageSampler implements StageSampler {
+export class GdfStageSampler extends DdpmStageSampler {
   readonly guided: boolean;
-  readonly stepGraph = 'ddpm';
-  readonly usesPreviousX0 = false;
   readonly output: 'x0' | 'x';
   /** t_i, logSNR_i and the model input r_i, Float32Array [steps + 1] each. */
   readonly t: Float32Array;
   readonly logSNR: Float32Array;
   readonly r: Float32Array;
 
-  constructor(readonly config: GdfSamplerConfig, readonly steps: number, readonly cfg: number | null) {
+  constructor(readonly config: GdfSamplerConfig, steps: number, cfg: number | null) {
+    super(steps, cfg);
     this.guided = cfg !== null;
     this.output = config.output;
     this.t = linspaceF32(1, 0, steps + 1);
@@ -173,22 +173,6 @@ export class GdfStageSampler implements StageSampler {
 
   modelTime(i: number): number {
     return this.r[i];
-  }
-
-  level(i: number): number {
-    return this.t[i];
-  }
-
-  modelInputScale(): number {
-    return 1;
-  }
-
-  startLatent(noise: Float32Array): Float32Array {
-    return Float32Array.from(noise);
-  }
-
-  drawsNoise(): boolean {
-    return true;
   }
 
   step(i: number, input: HostStepInput): SamplerStepResult {
