@@ -197,8 +197,8 @@ export async function writeFixture(options: FixtureOptions): Promise<FixtureSumm
     },
     defaults: { width: 256, height: 256, stageC: { steps: 4, cfg: 4 }, stageB: { steps: 4, cfg: 1.1 } },
     // Converted package bytes per precision (fp32 4 B/param; fp16 2; int8/int4 as the converter's figures for
-    // the released model scale them: 6.18/21.64 and 3.51/21.64 of fp32).
-    sizes: { fp32: totalParams * 4, fp16: totalParams * 2, int8: Math.ceil(totalParams * 4 * 6.18 / 21.64), int4: Math.ceil(totalParams * 4 * 3.51 / 21.64) },
+    // the released model scale them: 6.34/21.64 and 3.67/21.64 of fp32).
+    sizes: { fp32: totalParams * 4, fp16: totalParams * 2, int8: Math.ceil(totalParams * 4 * 6.34 / 21.64), int4: Math.ceil(totalParams * 4 * 3.67 / 21.64) },
   };
   await writeFile(join(root, 'descriptor.json'), JSON.stringify(descriptor, null, 2));
   const summary: FixtureSummary = {

@@ -2,7 +2,8 @@
  * The node part of the scale benchmark (see scripts/scale.ts): the CLI converts the fixture's checkpoints (int8)
  * with onnxruntime-node and generates 1024×1536 with 2 + 2 steps; the second step of each stage is the warm
  * step. FLOPs per step are an estimate from the networks' tensor shapes: 2·(weights of a level)·(positions of
- * that level) for every Linear/Conv, plus 4·T·(T+S)·c per attention block, times the CFG batch of 2.
+ * that level, which only enabled switch_level downscalers shrink)·(block_repeat passes) for every Linear/Conv,
+ * plus 4·T·(T+S)·c per attention pass, times the CFG batch of 2 (stable-cascade-spec §9.2 counts the same way).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,21 +24,29 @@ export function stepFlops(model: AnyModelConfig, width: number, height: number):
   // Stage C: latent = ceil(side / 42.67); Stage B: Stage A latent (side / 4) patchified by 2.
   const p0 = model.kind === 'stage_c' ? Math.ceil(height / 42.67) * Math.ceil(width / 42.67) : (height / 4 / k.patch_size) * (width / 4 / k.patch_size);
   const clipTokens = model.kind === 'stage_c' ? 77 + 2 * model.config.kwargs.c_clip_seq : model.config.kwargs.c_clip_seq;
-  const positions = (level: number) => p0 / 4 ** level;
+  // Stage B halves each side per level; Stage C's only downscaler is disabled (switch_level [false]): one resolution.
+  const halvings = (level: number) => (model.kind === 'stage_c' ? model.config.kwargs.switch_level.slice(0, level).filter(Boolean).length : level);
+  const positions = (level: number) => p0 / 4 ** halvings(level);
   let flops = 0;
   for (const [name, shape] of buildModel(model).expected) {
     const numel = shape.reduce((a, d) => a * d, 1);
     let level = 0;
+    // Blocks run block_repeat times per level (Stage B's up levels 3, 3, 2, 2): weights counted once, run repeatedly.
+    let passes = 1;
     const down = /^down_blocks\.(\d+)\./.exec(name);
     const up = /^up_blocks\.(\d+)\./.exec(name);
-    if (down) level = Number(down[1]);
-    else if (up) level = levels - 1 - Number(up[1]);
-    else if (/^(clip|effnet|pixels)_/.test(name) || /mapper/.test(name)) continue; // per-condition, not per-position
-    flops += 2 * numel * positions(level);
+    if (down) {
+      level = Number(down[1]);
+      passes = k.block_repeat[0][level];
+    } else if (up) {
+      level = levels - 1 - Number(up[1]);
+      passes = k.block_repeat[1][Number(up[1])];
+    } else if (/^(clip|effnet|pixels)_/.test(name) || /mapper/.test(name)) continue; // per-condition, not per-position
+    flops += 2 * numel * positions(level) * passes;
     if (name.endsWith('attention.attn.in_proj_weight')) {
       const c = shape[1];
       const t = positions(level);
-      flops += 4 * t * (t + clipTokens) * c;
+      flops += 4 * t * (t + clipTokens) * c * passes;
     }
   }
   return 2 * flops;

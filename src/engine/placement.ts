@@ -45,7 +45,7 @@ export function deviceMemoryGiB(): number | undefined {
  *    dequantized in the kernel, activations stay fp32;
  * 5. WASM → int8 when its package fits half the 4 GiB wasm32 heap, otherwise int4 (also MatMulNBits): with
  *    sequential residency the largest network (Stage C, ~60 % of the package) must fit next to its
- *    activations (src/engine/memory-plan.ts estimates) — SoteDiffusion v2 int8 is 6.2 GiB, int4 3.5 GiB.
+ *    activations (src/engine/memory-plan.ts estimates) — SoteDiffusion v2 int8 is 6.3 GiB, int4 3.7 GiB.
  */
 export function defaultPrecision(sizes: PackageSizes | undefined, backend: BrowserBackend, adapter: AdapterReport | undefined): { precision: Precision; reason: string } {
   const listed = Object.keys(sizes ?? {}) as Precision[];

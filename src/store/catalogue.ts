@@ -61,7 +61,7 @@ export const SOTEDIFFUSION_V2: ModelDescriptor = parseDescriptor({
     },
   },
   defaults: SOTE_DEFAULTS,
-  sizes: { fp32: 21.64 * GiB, fp16: 10.83 * GiB, int8: 6.18 * GiB, int4: 3.51 * GiB },
+  sizes: { fp32: 21.64 * GiB, fp16: 10.83 * GiB, int8: 6.34 * GiB, int4: 3.67 * GiB },
   requirements: { gpuFeatures: ['shader-f16'], gpuMemoryBytes: 12 * GiB, maxBufferSizeBytes: GiB },
 }, { url: 'built-in:sotediffusion-v2' });
 
@@ -115,7 +115,7 @@ function stableCascade(variant: 'big' | 'lite'): ModelDescriptor {
       safetyChecker: SOTEDIFFUSION_V2.source.kind === 'checkpoints' ? SOTEDIFFUSION_V2.source.safetyChecker : undefined,
     },
     defaults: STABLE_CASCADE_DEFAULTS,
-    sizes: { fp32: 21.64 * GiB * scale, fp16: 10.83 * GiB * scale, int8: 6.18 * GiB * scale, int4: 3.51 * GiB * scale },
+    sizes: { fp32: 21.64 * GiB * scale, fp16: 10.83 * GiB * scale, int8: 6.34 * GiB * scale, int4: 3.67 * GiB * scale },
     requirements: { gpuFeatures: ['shader-f16'], gpuMemoryBytes: (lite ? 5 : 12) * GiB, maxBufferSizeBytes: GiB },
   }, { url: `built-in:${lite ? 'stable-cascade-lite' : 'stable-cascade'}` });
 }

@@ -38,7 +38,7 @@ export const command: CliCommand = {
   async run(argv) {
     const { values } = parseCli(argv, { images: { type: 'string', default: '1' } }, USAGE);
     const images = Number(values.images);
-    console.log(`Weights (bytes of initializers as converted; convs stay fp16 in int modes, norms/biases fp32)\n`);
+    console.log(`Weights (bytes of initializers as converted; big convs fp16 only in fp16 builds, int8/int4 keep no 16-bit tensor; norms/biases fp32)\n`);
     console.log(`| network | parameters | ${PRECISIONS.join(' | ')} |`);
     console.log(`|---|---:|${PRECISIONS.map(() => '---:').join('|')}|`);
     const totals = new Map<string, number>(PRECISIONS.map((p) => [p, 0]));
