@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { command as convert } from '../src/cli/commands/convert.ts';
 import { GOLDEN_CHAIN_FILES, goldenChainConvertArgs, levelDiff, type GoldenChainSettings } from '../src/testing/golden-chain.ts';
 import { needsGolden, openGolden, readGoldenJson } from '../src/testing/golden.ts';
-import { launchBrowser, type BrowserSession } from './support/browser.ts';
-import { startStaticServer, startViteServer, type RunningVite, type StaticServer } from './support/server.ts';
+import type { BrowserSession } from './support/browser.ts';
+import { startStaticServer, type RunningVite, type StaticServer } from './support/server.ts';
+import { openWorkerPage } from './support/worker-page.ts';
 
 describe('golden chain through the worker on WASM', needsGolden(...GOLDEN_CHAIN_FILES), () => {
   let dir: string;
@@ -24,10 +25,7 @@ describe('golden chain through the worker on WASM', needsGolden(...GOLDEN_CHAIN_
     dir = await mkdtemp(join(tmpdir(), 'sote-golden-chain-e2e-'));
     await convert.run(goldenChainConvertArgs(dir));
     files = await startStaticServer(dir);
-    vite = await startViteServer();
-    browser = await launchBrowser();
-    await browser.page.goto(`${vite.origin}/e2e/pages/worker.html`);
-    await browser.page.waitForFunction(() => window.soteWorkerReady === true, undefined, { timeout: 120_000 });
+    ({ vite, browser } = await openWorkerPage());
   });
 
   afterAll(async () => {

@@ -4,36 +4,20 @@
  * demo model on the WASM and on the WebGPU (SwiftShader) execution provider. Each run is a new worker (a worker
  * runs one build for its life). Same-image rule as e2e/worker-generate.test.ts: max |Δ| ≤ 1 8-bit level.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { LoadRequest } from '../src/client/protocol.ts';
-import type { GenerationRequest } from '../src/pipeline/text-to-image.ts';
-import { launchBrowser, type BrowserSession } from './support/browser.ts';
-import { REPO_ROOT, startViteServer, type RunningVite } from './support/server.ts';
+import type { BrowserSession } from './support/browser.ts';
+import type { RunningVite } from './support/server.ts';
+import { buildDemoModel, DEMO_MODEL_URL, DEMO_REQUEST, openWorkerPage } from './support/worker-page.ts';
 import type { RunSummary } from './pages/worker.ts';
-
-const MODEL_URL = '/models/tiny-demo/';
-const REQUEST: GenerationRequest = {
-  prompt: 'newest, extremely aesthetic, best quality, 1girl, solo',
-  negativePrompt: 'worst quality',
-  width: 256,
-  height: 256,
-  seed: 20241123,
-  stageC: { steps: 2, cfg: 4 },
-  stageB: { steps: 2, cfg: 1.1 },
-};
 
 describe('onnxruntime-web build: JSPI where the browser has it, asyncify as the fallback', () => {
   let vite: RunningVite | undefined;
   let browser: BrowserSession | undefined;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), join(REPO_ROOT, 'scripts/build-demo-model.ts')], { cwd: REPO_ROOT, stdio: 'inherit' });
-    vite = await startViteServer();
-    browser = await launchBrowser();
-    await browser.page.goto(`${vite.origin}/e2e/pages/worker.html`);
-    await browser.page.waitForFunction(() => window.soteWorkerReady === true, undefined, { timeout: 120_000 });
+    buildDemoModel();
+    ({ vite, browser } = await openWorkerPage());
   });
 
   afterAll(async () => {
@@ -42,7 +26,7 @@ describe('onnxruntime-web build: JSPI where the browser has it, asyncify as the 
   });
 
   const run = async (label: string, load: LoadRequest): Promise<RunSummary> => {
-    const r = await browser!.page.evaluate(([l, ld, req]) => window.soteWorker!.run(l, ld, req), [label, load, REQUEST] as const);
+    const r = await browser!.page.evaluate(([l, ld, req]) => window.soteWorker!.run(l, ld, req), [label, load, DEMO_REQUEST] as const);
     console.log(`${label}: ${r.load.backend}, onnxruntime-web ${r.load.ortBuild} build; load ${r.load.ms.toFixed(0)} ms, generate ${r.generateMs.toFixed(0)} ms`);
     expect(r.images[0]).toMatchObject({ width: 256, height: 256, bytes: 256 * 256 * 3 });
     expect(r.images[0].distinctValues).toBeGreaterThan(16);
@@ -58,11 +42,11 @@ describe('onnxruntime-web build: JSPI where the browser has it, asyncify as the 
   for (const backend of ['wasm', 'webgpu'] as const) {
     it(`${backend}: 'auto' runs the JSPI build, a forced asyncify build gives the same image`, async () => {
       onTestFailed(() => browser?.printLogs(`browser log (${backend})`));
-      const jspi = await run(`${backend}-jspi`, { modelUrl: MODEL_URL, backend });
+      const jspi = await run(`${backend}-jspi`, { modelUrl: DEMO_MODEL_URL, backend });
       expect(jspi.load.ortBuild).toBe('jspi');
       expect(buildLog(jspi)).toMatchObject({ type: 'log', message: expect.stringMatching(/^onnxruntime-web jspi build: WebAssembly\.Suspending exists/) });
 
-      const asyncify = await run(`${backend}-asyncify`, { modelUrl: MODEL_URL, backend, ortBuild: 'asyncify' });
+      const asyncify = await run(`${backend}-asyncify`, { modelUrl: DEMO_MODEL_URL, backend, ortBuild: 'asyncify' });
       expect(asyncify.load.ortBuild).toBe('asyncify');
       expect(buildLog(asyncify)).toMatchObject({ type: 'log', message: 'onnxruntime-web asyncify build: asyncify build requested' });
 
@@ -79,8 +63,8 @@ describe('onnxruntime-web build: JSPI where the browser has it, asyncify as the 
       const worker = new Worker(new URL('/workers/generator.worker.ts', location.href), { type: 'module' });
       try {
         const client = connectGenerator(worker);
-        const first = await client.load({ modelUrl: ${JSON.stringify(MODEL_URL)}, backend: 'wasm' });
-        const second = await client.load({ modelUrl: ${JSON.stringify(MODEL_URL)}, backend: 'wasm', ortBuild: 'asyncify' }).then(() => 'loaded', (e) => e.message);
+        const first = await client.load({ modelUrl: ${JSON.stringify(DEMO_MODEL_URL)}, backend: 'wasm' });
+        const second = await client.load({ modelUrl: ${JSON.stringify(DEMO_MODEL_URL)}, backend: 'wasm', ortBuild: 'asyncify' }).then(() => 'loaded', (e) => e.message);
         return { first: first.ortBuild, second };
       } finally {
         worker.terminate();

@@ -7,24 +7,11 @@
  * difference of 1e-3 of the [0,1] range is 0.255 levels, so float agreement within 1e-3 can still flip a value
  * that sits near a rounding boundary by one level, never by two.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { GenerationRequest } from '../src/pipeline/text-to-image.ts';
-import { launchBrowser, type BrowserSession } from './support/browser.ts';
-import { REPO_ROOT, startViteServer, type RunningVite } from './support/server.ts';
+import type { BrowserSession } from './support/browser.ts';
+import type { RunningVite } from './support/server.ts';
+import { buildDemoModel, DEMO_MODEL_URL, DEMO_REQUEST, openWorkerPage } from './support/worker-page.ts';
 import type { RunSummary } from './pages/worker.ts';
-
-const MODEL_URL = '/models/tiny-demo/';
-const REQUEST: GenerationRequest = {
-  prompt: 'newest, extremely aesthetic, best quality, 1girl, solo',
-  negativePrompt: 'worst quality',
-  width: 256,
-  height: 256,
-  seed: 20241123,
-  stageC: { steps: 2, cfg: 4 },
-  stageB: { steps: 2, cfg: 1.1 },
-};
 
 describe('generator worker (demo model)', () => {
   let vite: RunningVite | undefined;
@@ -32,11 +19,8 @@ describe('generator worker (demo model)', () => {
   const runs = new Map<string, RunSummary>();
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), join(REPO_ROOT, 'scripts/build-demo-model.ts')], { cwd: REPO_ROOT, stdio: 'inherit' });
-    vite = await startViteServer();
-    browser = await launchBrowser();
-    await browser.page.goto(`${vite.origin}/e2e/pages/worker.html`);
-    await browser.page.waitForFunction(() => window.soteWorkerReady === true, undefined, { timeout: 120_000 });
+    buildDemoModel();
+    ({ vite, browser } = await openWorkerPage());
   });
 
   afterAll(async () => {
@@ -47,7 +31,7 @@ describe('generator worker (demo model)', () => {
   const run = async (label: string, backend: 'webgpu' | 'wasm', stageATileSize?: number) => {
     const r = await browser!.page.evaluate(
       ([l, load, req]) => window.soteWorker!.run(l, load, req),
-      [label, { modelUrl: MODEL_URL, backend, stageATileSize }, REQUEST] as const,
+      [label, { modelUrl: DEMO_MODEL_URL, backend, stageATileSize }, DEMO_REQUEST] as const,
     );
     runs.set(label, r);
     const t = r.timings;
@@ -67,7 +51,7 @@ describe('generator worker (demo model)', () => {
     expect(r.images[0]).toMatchObject({ width: 256, height: 256, bytes: 256 * 256 * 3 });
     expect(r.images[0].distinctValues).toBeGreaterThan(16); // not blank, not a flat colour
     expect(r.readbacks).toBe(1);
-    expect(r.seed).toBe(String(REQUEST.seed));
+    expect(r.seed).toBe(String(DEMO_REQUEST.seed));
     expect(r.steps).toBe(4);
     // The backend event names the backend and why, before the model loads.
     const backendEvent = r.events.find((e) => e.type === 'backend');
@@ -105,7 +89,7 @@ describe('generator worker (demo model)', () => {
 
   it('picks a backend by itself and says why', async () => {
     onTestFailed(() => browser?.printLogs('browser log (auto)'));
-    const r = await browser!.page.evaluate((load) => window.soteWorker!.loadOnly(load), { modelUrl: MODEL_URL });
+    const r = await browser!.page.evaluate((load) => window.soteWorker!.loadOnly(load), { modelUrl: DEMO_MODEL_URL });
     console.log(`auto: ${r.load.backend} — ${r.load.reason}`);
     // --enable-unsafe-webgpu gives only SwiftShader, a fallback adapter: 'auto' must prefer WASM and say why.
     expect(r.load.backend).toBe('wasm');
@@ -123,12 +107,12 @@ describe('generator worker (demo model)', () => {
 
   it('named errors keep their class across the worker boundary (not loaded, cancelled)', async () => {
     onTestFailed(() => browser?.printLogs('browser log (errors)'));
-    const notLoaded = await browser!.page.evaluate((req) => window.soteWorker!.generateWithoutModel(req), REQUEST);
+    const notLoaded = await browser!.page.evaluate((req) => window.soteWorker!.generateWithoutModel(req), DEMO_REQUEST);
     expect(notLoaded).toMatchObject({ isExpectedClass: true, isSoteError: true, name: 'ModelNotLoadedError' });
     expect(notLoaded.message).toContain(notLoaded.remedy!);
     const cancelled = await browser!.page.evaluate(
       ([load, req]) => window.soteWorker!.cancelAfterFirstStep(load, req),
-      [{ modelUrl: MODEL_URL, backend: 'wasm' }, { ...REQUEST, stageC: { steps: 20, cfg: 4 }, stageB: { steps: 20, cfg: 1.1 } }] as const,
+      [{ modelUrl: DEMO_MODEL_URL, backend: 'wasm' }, { ...DEMO_REQUEST, stageC: { steps: 20, cfg: 4 }, stageB: { steps: 20, cfg: 1.1 } }] as const,
     );
     console.log(`cancel: ${cancelled.name} after ${cancelled.stepsSeen} step event(s): ${cancelled.message}`);
     expect(cancelled).toMatchObject({ isExpectedClass: true, isSoteError: true, name: 'GenerationCancelledError', cancelled: true });

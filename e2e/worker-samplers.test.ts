@@ -6,19 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { GenerationRequest } from '../src/pipeline/text-to-image.ts';
-import { launchBrowser, type BrowserSession } from './support/browser.ts';
-import { startViteServer, type RunningVite } from './support/server.ts';
+import type { BrowserSession } from './support/browser.ts';
+import type { RunningVite } from './support/server.ts';
+import { DEMO_MODEL_URL, DEMO_REQUEST, openWorkerPage } from './support/worker-page.ts';
 
-const MODEL_URL = '/models/tiny-demo/';
-const DDPM: GenerationRequest = {
-  prompt: 'newest, extremely aesthetic, best quality, 1girl, solo',
-  negativePrompt: 'worst quality',
-  width: 256,
-  height: 256,
-  seed: 20241123,
-  stageC: { steps: 3, cfg: 6 },
-  stageB: { steps: 3, cfg: 1 },
-};
+const DDPM: GenerationRequest = { ...DEMO_REQUEST, stageC: { steps: 3, cfg: 6 }, stageB: { steps: 3, cfg: 1 } };
 const RECOMMENDED: GenerationRequest = {
   ...DDPM,
   stageC: { steps: 3, cfg: 6, sampler: { method: 'dpmpp_2m', schedule: 'sgm_uniform' } },
@@ -30,10 +22,7 @@ describe('generator worker: DPM++ 2M + LCM on WebGPU and WASM', () => {
   let browser: BrowserSession | undefined;
 
   beforeAll(async () => {
-    vite = await startViteServer();
-    browser = await launchBrowser();
-    await browser.page.goto(`${vite.origin}/e2e/pages/worker.html`);
-    await browser.page.waitForFunction(() => window.soteWorkerReady === true, undefined, { timeout: 120_000 });
+    ({ vite, browser } = await openWorkerPage());
   });
   afterAll(async () => {
     await browser?.close();
@@ -41,7 +30,7 @@ describe('generator worker: DPM++ 2M + LCM on WebGPU and WASM', () => {
   });
 
   const run = (label: string, backend: 'webgpu' | 'wasm', request: GenerationRequest) =>
-    browser!.page.evaluate(([l, load, req]) => window.soteWorker!.run(l, load, req), [label, { modelUrl: MODEL_URL, backend }, request] as const);
+    browser!.page.evaluate(([l, load, req]) => window.soteWorker!.run(l, load, req), [label, { modelUrl: DEMO_MODEL_URL, backend }, request] as const);
 
   it('WebGPU and WASM give the same image with one read-back; it is not the DDPM image', async () => {
     onTestFailed(() => browser?.printLogs('browser log (samplers)'));
