@@ -77,18 +77,19 @@ describe('@fal-ai/client surface (window.sote, demo model on WASM)', () => {
 
   it('run resolves with { data, requestId }; its abortSignal cancels the request', async () => {
     onTestFailed(() => browser?.printLogs('browser log (run)'));
-    const r = await page().evaluate(async ([endpoint, tiny]) => {
+    const r = await page().evaluate(async ([endpoint, tiny, long]) => {
       const sote = window.sote!;
       const ran = await sote.run(endpoint, { input: { prompt: 'run', ...tiny, seed: 5 }, method: 'post', storageSettings: { expiresIn: '1h' } });
       const status = await sote.queue.status(endpoint, { requestId: ran.requestId });
       const controller = new AbortController();
-      const aborted = sote.run(endpoint, { input: { prompt: 'run aborted', ...tiny }, abortSignal: controller.signal });
+      // A long request: a 4 + 4-step one can finish within the 30 ms on an idle machine (seen in CI).
+      const aborted = sote.run(endpoint, { input: { prompt: 'run aborted', ...long }, abortSignal: controller.signal });
       setTimeout(() => controller.abort(), 30);
       const err = await aborted.then(() => undefined, (e: unknown) => window.soteApiTest!.describeError(e));
       const ids = await sote.listRequests();
       const last = await sote.queue.subscribeToStatus(endpoint, { requestId: ids[ids.length - 1], logs: true });
       return { ran, status, err, last };
-    }, [ENDPOINT, TINY] as const);
+    }, [ENDPOINT, TINY, BLOCKER] as const);
     expect(r.ran.data.images).toEqual([{ url: expect.stringMatching(/^blob:/), width: 256, height: 256, content_type: 'image/png' }]);
     expect(r.ran.data.seed).toBe(5);
     expect(r.status).toMatchObject({

@@ -57,7 +57,7 @@ describe('Models panel (install → generate → delete) with a local hub', () =
     await sote.waitFor({ timeout: 60_000 });
     const soteOptions = await sote.locator('select option').allTextContents();
     expect(soteOptions.join('\n')).toMatch(/fp16 — 10\.83 GiB/);
-    expect(soteOptions.join('\n')).toMatch(/int4 — 3\.51 GiB/);
+    expect(soteOptions.join('\n')).toMatch(/int4 — 3\.67 GiB/);
     const entry = page.locator(`.catalogue .entry[data-model="${ID}"]`);
     await entry.waitFor({ timeout: 30_000 });
     expect(await entry.locator('select').inputValue()).toBe('fp32');
