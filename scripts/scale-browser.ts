@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type BrowserSession } from '../e2e/support/browser.ts';
-import { diskBytes, PhaseSampler, pidsWithArg, processTree, rssBytes, rssByType, type PartName, type PartResult, type ScaleContext } from './scale-support.ts';
+import { diskBytes, PhaseSampler, pidsWithArg, processTree, pssBytes, rssBytes, rssByType, type PartName, type PartResult, type ScaleContext } from './scale-support.ts';
 
 const HOUR = 3_600_000;
 
@@ -90,6 +90,14 @@ async function installedBytes(page: Page, id: string): Promise<number> {
   })`);
 }
 
+/**
+ * Bytes Chromium attributes to the page's dedicated workers (JS heap, ArrayBuffers, WebAssembly memories), or
+ * undefined where performance.measureUserAgentSpecificMemory is unavailable (page code as a string).
+ */
+const WORKER_MEMORY = `performance.measureUserAgentSpecificMemory?.().then((m) => m.breakdown
+  .filter((b) => b.attribution.some((a) => a.scope === 'DedicatedWorkerGlobalScope'))
+  .reduce((sum, b) => sum + b.bytes, 0))`;
+
 /** The text of the first visible .error element, or null (page code as a string, see generate()). */
 const VISIBLE_ERROR = `[...document.querySelectorAll('.error')].find((e) => !e.hidden && e.textContent.trim())?.textContent ?? null`;
 
@@ -105,18 +113,29 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
   let mode: 'install' | 'generate' = 'install';
   let prefix = '';
   let lastStatus = Date.now();
+  let workerBytes: number | undefined;
+  let measuring = true;
   try {
-    browser = await launchBrowser({ userDataDir: profile });
+    browser = await launchBrowser({ userDataDir: profile, args: ['--enable-blink-features=ForceEagerMeasureMemory'] });
     result.chromium = `Chromium ${browser.context.browser()?.version() ?? ''}`.trim();
     const page = browser.page;
     const rss = () => rssBytes(processTree(pidsWithArg(profile)));
     const rssDetail = () => {
-      const byType = rssByType(processTree(pidsWithArg(profile)));
-      return { total: Object.values(byType).reduce((a, b) => a + b, 0), byType };
+      const pids = processTree(pidsWithArg(profile));
+      const byType = rssByType(pids);
+      return { total: Object.values(byType).reduce((a, b) => a + b, 0), byType, pss: pssBytes(pids) };
+    };
+    // Workers have no performance.memory; the page can measure them (cross-origin isolated, and answered without
+    // waiting for a GC with the ForceEagerMeasureMemory flag): the generator worker and onnxruntime-web's thread
+    // pool workers. A busy worker answers late, so one measurement runs at a time, beside the 1 s sampling.
+    const measureWorkers = async () => {
+      while (measuring) {
+        workerBytes = await page.evaluate(WORKER_MEMORY).catch(() => undefined) as number | undefined;
+        await new Promise((ok) => setTimeout(ok, 1000));
+      }
     };
     sampler = new PhaseSampler(rssDetail, async () => {
-      const worker = page.workers().find((w) => w.url().includes('generator.worker'));
-      const heap = await worker?.evaluate('self.performance.memory?.usedJSHeapSize').catch(() => undefined) as number | undefined;
+      const heap = workerBytes;
       const probe = await page.evaluate(`({
         stage: document.querySelector('.install-progress .stage-text')?.textContent ?? undefined,
         overall: document.querySelector('.install-progress .overall-text')?.textContent ?? undefined,
@@ -128,8 +147,9 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
         ctx.log(`  ${part}: … ${mode === 'install' ? `${probe?.overall ?? ''} ${probe?.stage ?? ''}` : probe?.log ?? ''}`);
       }
       return { ...(phase ? { phase } : {}), ...(heap ? { heap } : {}) };
-    }, 1000, (name) => ctx.log(`  ${part}: ${name} (browser RSS ${(rss() / 2 ** 30).toFixed(2)} GiB)`));
+    }, 1000, (name) => ctx.log(`  ${part}: ${name} (browser RSS ${(rss() / 2 ** 30).toFixed(2)} GiB, workers ${((workerBytes ?? 0) / 2 ** 30).toFixed(2)} GiB)`));
     sampler.start();
+    void measureWorkers();
     sampler.setPhase('page load');
     const descriptorUrl = ctx.descriptorUrl;
     await page.goto(`${ctx.appOrigin}/?hub=${encodeURIComponent(ctx.hub.origin)}&model=${encodeURIComponent(descriptorUrl)}`);
@@ -167,6 +187,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       prefix = 'after reload: ';
       sampler.setPhase('reload (page load to generating)');
       await browser.context.setOffline(true);
+      const reloadStarted = Date.now();
       // The app's own URL: the ?model= descriptor lives on the (now unreachable) hub.
       await page.goto(`${ctx.appOrigin}/`);
       await page.locator(`select[name=model] option[value="${modelKey}"]`).waitFor({ state: 'attached', timeout: 120_000 });
@@ -178,6 +199,10 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       const t0 = Date.parse(second.logs[0]?.timestamp ?? '');
       const gen = second.logs.find((l) => /^Stage C \(prior\) step 1\//.test(l.message));
       if (gen && !Number.isNaN(t0)) notes.push(`after reload: first Stage C step ${((Date.parse(gen.timestamp) - t0) / 1000).toFixed(1)} s after the request was taken`);
+      // Stage C is sampling once its step graph's session (the last 'stage_c session' before step 1) is ready.
+      const genAt = gen ? second.logs.indexOf(gen) : second.logs.length;
+      const ready = second.logs.slice(0, genAt).filter((l) => /^stage_c session ready/.test(l.message)).at(-1);
+      if (ready) notes.push(`after reload: Stage C sampling from ${((Date.parse(ready.timestamp) - reloadStarted) / 1000).toFixed(1)} s after the page load began (text encoder done, Stage C session created from IndexedDB)`);
       result.finite = result.finite && second.ok && second.distinct > 16;
       result.ok = okFirst && second.ok && reloadFetched === 0;
     } else {
@@ -187,6 +212,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
     result.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
     browser?.printLogs(`browser log (${part})`);
   } finally {
+    measuring = false;
     result.phases = sampler?.stop() ?? [];
     result.disk_bytes = diskBytes(profile);
     await browser?.close();

@@ -51,8 +51,16 @@ export interface PhaseResult {
   seconds: number;
   /** Peak over the phase of the summed VmRSS of every process of the browser (or of the Node child). */
   peak_rss_bytes: number;
-  /** Peak JS heap of the generator worker (browser parts, when it could be read). */
+  /**
+   * Peak of the page's dedicated workers' memory as Chromium attributes it (performance.measureUserAgentSpecificMemory:
+   * JS heap plus ArrayBuffers and WebAssembly memories, i.e. onnxruntime-web's wasm heap), browser parts only.
+   */
   peak_js_heap_bytes?: number;
+  /**
+   * Peak summed PSS (/proc/<pid>/smaps_rollup): pages shared by several processes (the Chromium binary, shared
+   * memory between renderer and GPU process) count once in total instead of once per process as in the RSS sum.
+   */
+  peak_pss_bytes?: number;
   /** At the peak sample: VmRSS summed per Chromium process type (browser, renderer, gpu-process, utility, …). */
   peak_rss_by_process?: Record<string, number>;
 }
@@ -141,6 +149,20 @@ export function rssByType(pids: number[]): Record<string, number> {
   return out;
 }
 
+/** Summed proportional set size (bytes) of the given processes: a shared page counts once across them. */
+export function pssBytes(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) sum += Number(m[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return sum;
+}
+
 /** Summed VmRSS (bytes) of the given processes. */
 export function rssBytes(pids: number[]): number {
   return Object.values(rssByType(pids)).reduce((a, b) => a + b, 0);
@@ -159,6 +181,7 @@ interface Sample {
   phase: string;
   rss: number;
   heap?: number;
+  pss?: number;
   byType?: Record<string, number>;
 }
 
@@ -174,8 +197,8 @@ export class PhaseSampler {
   private busy = false;
 
   constructor(
-    /** Total RSS, or total plus a per-process-type breakdown. */
-    private readonly rss: () => number | { total: number; byType: Record<string, number> },
+    /** Total RSS, or total plus a per-process-type breakdown (and the summed PSS). */
+    private readonly rss: () => number | { total: number; byType: Record<string, number>; pss?: number },
     private readonly probe?: () => Promise<{ phase?: string; heap?: number }>,
     private readonly intervalMs = 1000,
     /** Called when the phase changes (progress output). */
@@ -191,9 +214,9 @@ export class PhaseSampler {
     this.timer = setInterval(() => this.tick(), this.intervalMs);
   }
 
-  private measure(): { rss: number; byType?: Record<string, number> } {
+  private measure(): { rss: number; byType?: Record<string, number>; pss?: number } {
     const r = this.rss();
-    return typeof r === 'number' ? { rss: r } : { rss: r.total, byType: r.byType };
+    return typeof r === 'number' ? { rss: r } : { rss: r.total, byType: r.byType, ...(r.pss !== undefined ? { pss: r.pss } : {}) };
   }
 
   setPhase(name: string): void {
@@ -224,7 +247,7 @@ export class PhaseSampler {
     if (this.timer) clearInterval(this.timer);
     this.samples.push({ at: Date.now(), phase: '(end)', ...this.measure() });
     const order: string[] = [];
-    const byPhase = new Map<string, { first: number; seconds: number; rss: number; heap?: number; byType?: Record<string, number> }>();
+    const byPhase = new Map<string, { first: number; seconds: number; rss: number; heap?: number; pss?: number; byType?: Record<string, number> }>();
     for (let i = 0; i < this.samples.length - 1; i++) {
       const s = this.samples[i];
       const next = this.samples[i + 1];
@@ -240,6 +263,7 @@ export class PhaseSampler {
           p.rss = x.rss;
           p.byType = x.byType;
         }
+        if (x.pss !== undefined) p.pss = Math.max(p.pss ?? 0, x.pss);
       }
       if (s.heap !== undefined) p.heap = Math.max(p.heap ?? 0, s.heap);
     }
@@ -248,6 +272,7 @@ export class PhaseSampler {
       return {
         name, seconds: Math.round(p.seconds * 10) / 10, peak_rss_bytes: p.rss,
         ...(p.heap !== undefined ? { peak_js_heap_bytes: p.heap } : {}),
+        ...(p.pss !== undefined ? { peak_pss_bytes: p.pss } : {}),
         ...(p.byType ? { peak_rss_by_process: p.byType } : {}),
       };
     });
@@ -261,11 +286,11 @@ export function markdownTable(result: ScaleResult): string {
     `Scale run ${result.date} · ${result.machine.cpus} × ${result.machine.cpu_model} · ${gib(result.machine.mem_bytes)} GiB RAM · ${result.machine.chromium ?? ''} · node ${result.machine.node}`,
     `Command: \`${result.command}\``,
     '',
-    '| part | phase | seconds | peak RSS (GiB) | peak worker JS heap (GiB) | at the peak, per process type (GiB) |',
-    '|---|---|---:|---:|---:|---|',
+    '| part | phase | seconds | peak RSS (GiB) | peak PSS (GiB) | peak worker JS + wasm (GiB) | at the RSS peak, per process type (GiB) |',
+    '|---|---|---:|---:|---:|---:|---|',
   ];
   for (const part of result.parts) {
-    for (const ph of part.phases) lines.push(`| ${part.name} | ${ph.name} | ${ph.seconds.toFixed(1)} | ${gib(ph.peak_rss_bytes)} | ${gib(ph.peak_js_heap_bytes)} | ${Object.entries(ph.peak_rss_by_process ?? {}).sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${(b / 2 ** 30).toFixed(2)}`).join(', ')} |`);
+    for (const ph of part.phases) lines.push(`| ${part.name} | ${ph.name} | ${ph.seconds.toFixed(1)} | ${gib(ph.peak_rss_bytes)} | ${gib(ph.peak_pss_bytes)} | ${gib(ph.peak_js_heap_bytes)} | ${Object.entries(ph.peak_rss_by_process ?? {}).sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${(b / 2 ** 30).toFixed(2)}`).join(', ')} |`);
   }
   lines.push('', '| part | ok | package (GiB) | IndexedDB (GiB) | downloaded (GiB) | disk used (GiB) | finite | error / notes |', '|---|---|---:|---:|---:|---:|---|---|');
   for (const p of result.parts) {
