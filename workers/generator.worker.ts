@@ -137,6 +137,14 @@ const generation: GeneratorWorkerApi = {
     }
   }, onEvent),
 
+  checkModel: (onEvent) => calls.run(async () => {
+    if (deviceLoss.lost) throw new DeviceLostError(deviceLoss.lost);
+    if (!loaded) throw new ModelNotLoadedError();
+    return loaded.pipeline.check().catch((e: unknown) => {
+      throw deviceLoss.lost ? new DeviceLostError(deviceLoss.lost) : e;
+    });
+  }, onEvent),
+
   // Not serialized: it must reach a generation that is running.
   cancel: async () => {
     running?.abort(new GenerationCancelledError());

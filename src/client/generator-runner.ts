@@ -30,11 +30,26 @@ import {
   type InstallEvent,
   type LoadRequest,
   type LoadResult,
+  type ModelCheckResult,
   type ModelDescriptor,
   type Precision,
   type WorkerEvent,
   type WorkerGenerateRequest,
 } from './protocol.ts';
+
+/** One generation on the loaded model; an abort reaches the worker even before its generation started. */
+async function generateWith(client: GeneratorClient, request: WorkerGenerateRequest, onEvent: (e: WorkerEvent) => void, signal?: AbortSignal): Promise<GenerateResult> {
+  const onAbort = () => void client.cancel();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    return await client.generate(request, withEvents((e) => {
+      if (signal?.aborted) void client.cancel();
+      onEvent(e);
+    }));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
 
 /** Creates a module Worker running workers/generator.worker.ts. */
 export type WorkerFactory = () => Worker;
@@ -201,8 +216,21 @@ export class GeneratorRunner {
 
   /** Loads `load` if it is not the loaded model, then generates (see the invariants for locking and retries). */
   generate(load: LoadRequest, request: WorkerGenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
+    return this.inTurn(() => this.withModel(load, options, (client, onEvent) => generateWith(client, request, onEvent, options.signal)));
+  }
+
+  /**
+   * "Test on this device" with `load` (TextToImagePipeline.check): takes its turn like a generation, loads the
+   * model unless `load` is the loaded one, and retries as generate does. `signal` only stops it before it starts.
+   */
+  checkModel(load: LoadRequest, options: GenerateOptions = {}): Promise<ModelCheckResult> {
+    return this.inTurn(() => this.withModel(load, options, (client, onEvent) => client.checkModel(withEvents(onEvent))));
+  }
+
+  /** Runs `fn` after every call queued before it (the runner-level lock of the invariants). */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
     this.queued++;
-    const next = this.lock.then(() => this.generateNow(load, request, options)).finally(() => this.queued--);
+    const next = this.lock.then(fn).finally(() => this.queued--);
     this.lock = next.catch(() => undefined);
     return next;
   }
@@ -212,7 +240,8 @@ export class GeneratorRunner {
     return this.queued > 0;
   }
 
-  private async generateNow(load: LoadRequest, request: WorkerGenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+  /** Loads `load` unless it is the loaded model, then `use`s the worker (retries: see the invariants). */
+  private async withModel<T>(load: LoadRequest, options: GenerateOptions, use: (client: GeneratorClient, onEvent: (e: WorkerEvent) => void) => Promise<T>): Promise<T> {
     const { signal } = options;
     const onEvent = options.onEvent ?? (() => undefined);
     const key = JSON.stringify(load);
@@ -226,16 +255,7 @@ export class GeneratorRunner {
           this.loadedKey = key;
         }
         if (signal?.aborted) throw new GenerationCancelledError();
-        const onAbort = () => void client.cancel();
-        signal?.addEventListener('abort', onAbort);
-        try {
-          return await client.generate(request, withEvents((e) => {
-            if (signal?.aborted) void client.cancel();
-            onEvent(e);
-          }));
-        } finally {
-          signal?.removeEventListener('abort', onAbort);
-        }
+        return await use(client, onEvent);
       } catch (e) {
         if (e instanceof DeviceLostError) {
           this.replaceWorker();

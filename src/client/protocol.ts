@@ -17,6 +17,7 @@ import type { Recommendation, Residency } from '../engine/placement.ts';
 import type { OrtWebBuild, OrtWebBuildPreference } from '../engine/ort-web-loader.ts';
 import type { PipelineEvent } from '../pipeline/events.ts';
 import type { GenerationRequest, GenerationResult } from '../pipeline/text-to-image.ts';
+import type { ModelCheckResult } from '../pipeline/model-check.ts';
 import { registerErrorTransfer } from './errors.ts';
 import type { SafetyEvent } from '../safety/safety-checker.ts';
 import type { Precision } from '../models/model-context.ts';
@@ -31,6 +32,9 @@ export type { AdapterReport, BackendPreference, BrowserBackend } from '../engine
 export type { Recommendation, Residency } from '../engine/placement.ts';
 export type { GenerationStage, PipelineEvent } from '../pipeline/events.ts';
 export type { GeneratedImage, GenerationRequest } from '../pipeline/text-to-image.ts';
+export type { ModelCheckDecode, ModelCheckResult, ModelCheckSession } from '../pipeline/model-check.ts';
+// A value export: importing it registers the class, so it keeps `instanceof` across Comlink on the page too.
+export { ModelCheckError } from '../pipeline/model-check.ts';
 export * from './errors.ts';
 export type { Precision } from '../models/model-context.ts';
 export type { ModelChoice } from '../store/catalogue.ts';
@@ -132,6 +136,12 @@ export interface GeneratorWorkerApi {
   load(request: LoadRequest, onEvent?: WorkerListener): Promise<LoadResult>;
   /** Runs one generation; image bytes arrive transferred. Rejects with GenerationCancelledError after cancel(). */
   generate(request: WorkerGenerateRequest, onEvent?: WorkerListener): Promise<GenerateResult>;
+  /**
+   * "Test on this device" on the loaded model (TextToImagePipeline.check): creates every network's session and
+   * decodes a fixed test latent through Stage A. Serialized like generate(); ModelNotLoadedError without a model,
+   * ModelCheckError when a step fails (the model stays usable).
+   */
+  checkModel(onEvent?: WorkerListener): Promise<ModelCheckResult>;
   /** Cancels the running generation, if any (it stops at the next network call); true when one was running. */
   cancel(): Promise<boolean>;
   /** Frees every session and GPU buffer; load() again to use the worker. */

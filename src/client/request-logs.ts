@@ -41,6 +41,7 @@ export function eventLogLine(e: WorkerEvent): RequestLog | undefined {
       return logLine('INFO', safetyLogMessage(e));
     case 'backend':
     case 'preview':
+    case 'session-start':
       return undefined;
   }
 }

@@ -5,6 +5,8 @@ import type { ModelKind } from '../models/checkpoint-source.ts';
 export type GenerationStage = 'text_encoder' | 'prior' | 'decoder' | 'vqgan';
 
 export type PipelineEvent =
+  /** A network's session is being created (its 'session' event follows with the time taken). */
+  | { type: 'session-start'; component: ModelKind }
   | { type: 'session'; component: ModelKind | 'sampler'; ms: number }
   | { type: 'stage-start'; stage: GenerationStage }
   | { type: 'stage-end'; stage: GenerationStage; ms: number }

@@ -31,6 +31,7 @@ import { StageADecoder, type StageATiling } from './tiled-decode.ts';
 import { isPreviewStep, LatentPreviewer, validatePreviewOptions, type PreviewOptions } from './preview.ts';
 import { buildInsertAxis1Graph } from '../models/tile-graphs.ts';
 import { TorchGenerator, type TorchSeed } from '../core/torch-generator.ts';
+import { CHECK_NETWORKS, checkError, decodeTestLatent, type ModelCheckResult } from './model-check.ts';
 
 export interface StageSettings {
   steps: number;
@@ -100,6 +101,8 @@ type GraphId = ModelKind | 'stage_c_cond' | 'stage_b_cond';
 
 export class TextToImagePipeline {
   private readonly sessions = new Map<GraphId, EngineSession>();
+  /** Creation time (ms) of each graph's current session (check() reports it for sessions it did not create). */
+  private readonly sessionMs = new Map<GraphId, number>();
   private stageADecoder?: StageADecoder;
   private insertAxis1?: EngineSession;
   private longPromptStitch?: EngineSession;
@@ -133,18 +136,21 @@ export class TextToImagePipeline {
     return pipeline;
   }
 
-  private async session(id: GraphId): Promise<EngineSession> {
+  private async session(id: GraphId, emit: PipelineListener | undefined = this.options.onEvent): Promise<EngineSession> {
     const existing = this.sessions.get(id);
     if (existing) return existing;
     const kind = id.replace(/_cond$/, '') as ModelKind;
     const c = id === kind ? this.manifest.components[kind]! : this.manifest.components[kind]!.conditioning!;
+    emit?.({ type: 'session-start', component: kind });
     const started = performance.now();
     const externalData = await Promise.all(c.chunks.map(async (f) => ({ path: f.path, data: await this.reader.file(f.path) })));
     const graph = await this.reader.file(c.graph.path);
     const model = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
     const session = await this.engine.createSession({ model, externalData });
-    this.options.onEvent?.({ type: 'session', component: kind, ms: performance.now() - started });
+    const ms = performance.now() - started;
+    emit?.({ type: 'session', component: kind, ms });
     this.sessions.set(id, session);
+    this.sessionMs.set(id, ms);
     return session;
   }
 
@@ -272,6 +278,45 @@ export class TextToImagePipeline {
     });
     timings.inference = (performance.now() - t0) / 1000;
     return { images, seed: BigInt.asUintN(64, BigInt(seed)), timings, readbacks: engine.readbacks - readbacksBefore };
+  }
+
+  /**
+   * "Test on this device": creates the session of every network (a split Stage C/B's conditioning graph with its
+   * network), then decodes the fixed test latent (model-check.ts) through Stage A on the path generate() uses
+   * (StageADecoder, toRgb8) and reads the decoded floats back to count non-finite values. Residency holds as in a
+   * generation: 'sequential' releases each graph right after creating it, Stage A after the decode; sessions that
+   * already exist ('all') are reused and report the time measured when they were created. A failed step throws
+   * ModelCheckError and leaves the pipeline usable for generate().
+   */
+  async check(onEvent?: PipelineListener): Promise<ModelCheckResult> {
+    const emit: PipelineListener = (e) => {
+      this.options.onEvent?.(e);
+      onEvent?.(e);
+    };
+    const { engine } = this;
+    const sessions: ModelCheckResult['sessions'] = [];
+    for (const kind of CHECK_NETWORKS) {
+      const ids: GraphId[] = [kind, ...(this.manifest.components[kind]!.conditioning ? [`${kind}_cond` as GraphId] : [])];
+      const reused = ids.every((id) => this.sessions.has(id));
+      let ms = 0;
+      for (const id of ids) {
+        await this.session(id, emit).catch((e: unknown) => { throw checkError(`creating the ${id} session`, e); });
+        ms += this.sessionMs.get(id) ?? 0;
+        if (id !== 'stage_a') await this.done(id);
+      }
+      sessions.push({ component: kind, ms, graphs: ids.length, reused });
+    }
+
+    try {
+      const config = this.manifest.components.stage_a!.config as StageAConfig;
+      this.stageADecoder ??= new StageADecoder(engine, config, this.options.stageATiling);
+      const decode = await decodeTestLatent(engine, this.stageADecoder, this.sessions.get('stage_a')!, this.toRgb8, config.kwargs.c_latent, emit);
+      return { backend: engine.backend, residency: this.options.residency ?? 'all', sessions, decode };
+    } catch (e) {
+      throw checkError('the Stage A decode', e);
+    } finally {
+      await this.done('stage_a');
+    }
   }
 
   private sample(

@@ -59,7 +59,12 @@ function selectedLoadRequest(): LoadRequest {
   const demo = MODELS[settings.model];
   return demo
     ? { modelUrl: demo.url, backend: settings.backend, ...(demo.safetyChecker ? { safetyChecker: demo.safetyChecker } : {}) }
-    : { modelId: settings.model, backend: settings.backend };
+    : installedLoadRequest(settings.model);
+}
+
+/** An installed model on the selected backend (the same request, so the same loaded model, as its generations). */
+function installedLoadRequest(id: string): LoadRequest {
+  return { modelId: id, backend: settings.backend };
 }
 
 // window.sote: the hosted client's API on this page, answered with the model selected here.
@@ -339,6 +344,7 @@ const models = new ModelsPanel({
     renderModelOptions();
   },
   onInstalled: (m) => { update({ model: m.id }); renderModelOptions(); },
+  checkModel: (id, onEvent) => runner.checkModel(installedLoadRequest(id), { onEvent }),
 });
 
 // ?model=tiny selects the demo for generation; ?model=<url> shows that descriptor in the Models panel.

@@ -13,13 +13,14 @@
  */
 import {
   SoteError, withInstallEvents, type ByteProgress, type GeneratorClient, type InstallEvent, type InstalledModelInfo,
-  type ModelDescriptor, type PendingInstall, type Precision, type Recommendation,
+  type ModelCheckResult, type ModelDescriptor, type PendingInstall, type Precision, type Recommendation, type WorkerEvent,
 } from '../client/protocol.ts';
 import { credentialsFor } from '../client/generator-runner.ts';
 import { formatBytes } from '../core/format-bytes.ts';
 // Imported for its side effect too: registering the store's error classes keeps `instanceof` across Comlink.
 import { DownloadError, fetchDescriptor, hubFromUrl, IntegrityError, modelFromUrl, modelIdFor, SOTEDIFFUSION_V2, StorageQuotaError, withHub } from '../client/model-catalogue.ts';
 import { downloadBlob, h } from './dom.ts';
+import { checkProgressText, checkResultLine } from './model-check-view.ts';
 
 const HUB_KEY = 'sote-hub';
 const TOKEN_KEY = 'sote-hub-token';
@@ -46,6 +47,11 @@ export interface ModelsPanelOptions {
   onInstalled: (model: InstalledModelInfo) => void;
   /** config({ credentials }) of window.sote: the token when the field is empty (sent to huggingface.co only). */
   configCredentials?: () => string | undefined;
+  /**
+   * "Test on this device": loads installed model `id` with the page's selected backend in the page's worker (in
+   * turn with generations) and checks it (GeneratorRunner.checkModel); `onEvent` gets the worker's events.
+   */
+  checkModel: (id: string, onEvent: (event: WorkerEvent) => void) => Promise<ModelCheckResult>;
 }
 
 interface CatalogueEntry {
@@ -202,6 +208,7 @@ export class ModelsPanel {
       ...(models.length ? [] : [h('span', { class: 'hint' }, 'None yet — install one above, or import files below.')]),
       ...models.map((m) => h('div', { class: 'installed-model row', 'data-model': m.id },
         h('span', { class: 'name' }, `${m.name} · ${m.precision} · ${formatBytes(m.bytes)}`),
+        h('button', { type: 'button', class: 'check', onclick: () => void this.check(m.id) }, 'Test on this device'),
         h('button', { type: 'button', class: 'verify', onclick: () => void this.verify(m.id) }, 'Re-verify'),
         h('button', { type: 'button', class: 'export', onclick: () => void this.exportModel(m.id) }, 'Export'),
         h('button', { type: 'button', class: 'delete', onclick: () => void this.remove(m.id) }, 'Delete'))));
@@ -322,6 +329,33 @@ export class ModelsPanel {
     } catch (e) {
       out.remove();
       this.showError(e);
+    }
+  }
+
+  /** Runs the check with live progress in the row's `.check-result`, then its one-line result (or the failure). */
+  private async check(id: string): Promise<void> {
+    this.clearError();
+    const row = this.installedBox.querySelector<HTMLElement>(`[data-model="${CSS.escape(id)}"]`);
+    row?.querySelector('.check-result')?.remove();
+    const out = h('span', { class: 'check-result hint', role: 'status' }, 'waiting for the generator…');
+    row?.append(out);
+    const button = row?.querySelector<HTMLButtonElement>('button.check');
+    if (button) button.disabled = true;
+    try {
+      const result = await this.options.checkModel(id, (e) => {
+        const text = checkProgressText(e);
+        if (text && !out.dataset.done) out.textContent = text;
+      });
+      out.dataset.done = 'ok';
+      out.textContent = checkResultLine(result);
+      if (!result.decode.finite) out.classList.add('bad');
+    } catch (e) {
+      out.dataset.done = 'failed';
+      out.classList.add('bad');
+      out.textContent = `failed: ${e instanceof Error ? e.message.split(' — ')[0] : String(e)}`;
+      this.showError(e);
+    } finally {
+      if (button) button.disabled = false;
     }
   }
 

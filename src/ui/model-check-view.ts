@@ -1,0 +1,43 @@
+/**
+ * Text of the Models panel's "Test on this device" result: live progress from the worker's typed events while the
+ * check runs, then one line from its ModelCheckResult (backend, residency, per-network session time, decode).
+ */
+import type { ModelCheckResult, WorkerEvent } from '../client/protocol.ts';
+
+const NETWORK_LABELS: Record<ModelCheckResult['sessions'][number]['component'], string> = {
+  clip_text: 'text encoder',
+  stage_c: 'Stage C',
+  stage_b: 'Stage B',
+  stage_a: 'Stage A',
+};
+
+const ms = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
+
+/** The progress line for an event of a running check, or undefined when the event changes nothing shown. */
+export function checkProgressText(e: WorkerEvent): string | undefined {
+  switch (e.type) {
+    case 'backend':
+      return `starting on ${e.backend}…`;
+    case 'model-loading':
+      return 'loading the model…';
+    case 'session-start':
+      return `loading ${NETWORK_LABELS[e.component]}…`;
+    case 'stage-start':
+      return e.stage === 'vqgan' ? 'decoding the test latent through Stage A…' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * "wasm · residency sequential · sessions: text encoder 40 ms, Stage C 120 ms (2 graphs), … · decode 256×256
+ * in 150 ms · finite (3 012 colours)"; a session kept from the load says "(at load)".
+ */
+export function checkResultLine(r: ModelCheckResult): string {
+  const sessions = r.sessions.map((s) =>
+    `${NETWORK_LABELS[s.component]} ${ms(s.ms)}${s.graphs > 1 ? ` (${s.graphs} graphs)` : ''}${s.reused ? ' (at load)' : ''}`);
+  const d = r.decode;
+  const values = 3 * d.width * d.height;
+  const outcome = d.finite ? `finite (${d.distinct} colours)` : `NOT finite: ${d.nonFinite} of ${values} decoded values are NaN or infinite`;
+  return `${r.backend} · residency ${r.residency} · sessions: ${sessions.join(', ')} · decode ${d.width}×${d.height} in ${ms(d.ms)} · ${outcome}`;
+}
