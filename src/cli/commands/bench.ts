@@ -37,7 +37,7 @@ import { peerCaseName, readPeerFile, type PeerMedians } from '../bench-peer.ts';
 import type { CliCommand } from '../command.ts';
 import { benchSamplerSettings, formatSamplerBench, type SamplerBenchRow } from './bench-samplers.ts';
 
-const USAGE = 'npm run bench [-- --backend node|wasm] [--only <case or prefix>] [--full] [--samplers] [--json <file>] [--peer <PyTorch summary.json>]';
+const USAGE = 'npm run bench [-- --backend node|wasm|browser] [--only <case or prefix>] [--full] [--samplers] [--json <file>] [--peer <PyTorch summary.json>]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BENCH_DIR = resolve(process.env.SOTE_BENCH_DIR ?? join(repoRoot, '../shared/bench'));
 
@@ -50,6 +50,18 @@ const NODE_THREADS = [1, 2];
 const MIB = 2 ** 20;
 
 type BenchModel = Exclude<AnyModelConfig, { kind: 'clip_text' }>;
+
+/**
+ * node / wasm: onnxruntime-node and onnxruntime-web's WASM build inside Node (child processes of this command);
+ * browser: onnxruntime-web WASM in headless Chromium, in a worker configured as the app's (scripts/bench-wasm-browser.ts).
+ */
+type BenchBackend = NodeEngineBackend | 'browser';
+const BENCH_BACKENDS: readonly BenchBackend[] = [...NODE_ENGINE_BACKENDS, 'browser'];
+const BACKEND_LABEL: Record<BenchBackend, string> = {
+  node: 'onnxruntime-node', wasm: 'onnxruntime-web wasm (Node)', browser: 'onnxruntime-web wasm (Chromium worker)',
+};
+const JSON_BACKEND: Record<BenchBackend, string> = { node: 'onnxruntime-node', wasm: 'onnxruntime-web-wasm', browser: 'onnxruntime-web-wasm-chromium' };
+const BROWSER_SCRIPT = join(repoRoot, 'scripts/bench-wasm-browser.ts');
 
 interface BenchCase {
   /** e.g. "tiny-demo/stage_c" or "stage_c_medium". */
@@ -77,13 +89,14 @@ interface TimedSize {
 
 interface ChildResult {
   name: string;
-  backend: NodeEngineBackend;
+  backend: BenchBackend;
   compileMs: number;
-  rssBeforeMiB: number;
-  maxRssMiB: number;
+  /** null for the browser (Chromium's processes are not this child's RSS). */
+  rssBeforeMiB: number | null;
+  maxRssMiB: number | null;
   timings: TimedSize[];
   /** onnxruntime-web only: the WASM thread count it runs with and whether this runtime validates SIMD code. */
-  wasm?: { threads: number; simd: boolean };
+  wasm?: { threads: number; simd: boolean; crossOriginIsolated?: boolean; hardwareConcurrency?: number; build?: string; chromium?: string };
 }
 
 /** A minimal module using one v128 instruction: WebAssembly.validate says whether this runtime has SIMD. */
@@ -221,9 +234,11 @@ async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean)
   return { name: c.name, backend, compileMs, rssBeforeMiB, maxRssMiB: process.resourceUsage().maxRSS / 1024, timings, wasm };
 }
 
-/** Runs one (case, backend) in a child process of the same CLI (same tsx loader flags). */
-function spawnChild(name: string, backend: NodeEngineBackend, full: boolean): Promise<ChildResult> {
-  const args = [...process.execArgv, process.argv[1], 'bench', '--child', name, '--backend', backend, ...(full ? ['--full'] : [])];
+/** Runs one (case, backend) in a child process of the same CLI, or the browser script (same tsx loader flags). */
+function spawnChild(name: string, backend: BenchBackend, full: boolean): Promise<ChildResult> {
+  const args = backend === 'browser'
+    ? [...process.execArgv, BROWSER_SCRIPT, '--case', name, ...(full ? ['--full'] : [])]
+    : [...process.execArgv, process.argv[1], 'bench', '--child', name, '--backend', backend, ...(full ? ['--full'] : [])];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -265,7 +280,7 @@ export const command: CliCommand = {
     }
 
     if (missing) console.log(`SKIPPED: bench configs not found at ${missing} (set SOTE_BENCH_DIR); benchmarking the demo model only\n`);
-    const backends = values.backend === undefined ? NODE_ENGINE_BACKENDS : [oneOf(values.backend, NODE_ENGINE_BACKENDS, '--backend', 'node', USAGE)];
+    const backends = values.backend === undefined ? BENCH_BACKENDS : [oneOf(values.backend, BENCH_BACKENDS, '--backend', 'node', USAGE)];
     const only = values.only;
     const selected = only === undefined ? cases : cases.filter((c) => c.name === only || c.name.startsWith(`${only}/`) || c.name.startsWith(only));
     if (!selected.length) throw new UsageError(`--only ${only} matches no case; cases: ${cases.map((c) => c.name).join(', ')}`, USAGE);
@@ -289,41 +304,57 @@ export const command: CliCommand = {
       for (const t of r.timings) {
         const runs = t.runsMs.length ? `${t.warmups}+${t.runsMs.length}` : '—';
         const stats = t.runsMs.length ? [median(t.runsMs), Math.min(...t.runsMs), Math.max(...t.runsMs)].map(ms) : ['—', '—', '—'];
-        const backendLabel = r.backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web wasm';
+        const backendLabel = BACKEND_LABEL[r.backend];
         const peerMs = peer?.get(`${t.caseName}@${t.threads}`);
         const peerCells = !peer ? '' : peerMs === undefined || !t.runsMs.length ? ' — | — |' : ` ${ms(peerMs)} | ${(peerMs / median(t.runsMs)).toFixed(2)}× |`;
         console.log(`| ${r.name} | ${t.label} | ${backendLabel} | ${t.threads} | ${ms(t.sessionMs)} | ${runs} | ${stats.join(' | ')} |${peerCells} ${t.note} |`);
       }
     }
 
-    console.log('\n## Memory (MiB; peak RSS of the process running that model on that backend, all its sizes and thread counts)\n');
-    console.log('| model | backend | weights fp32 (plan) | activations at largest size (plan) | plan total | RSS before | peak RSS | peak − before | build ms |');
-    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    const measured = results.filter((r) => r.rssBeforeMiB !== null && r.maxRssMiB !== null);
+    if (measured.length) {
+      console.log('\n## Memory (MiB; peak RSS of the process running that model on that backend, all its sizes and thread counts)\n');
+      console.log('| model | backend | weights fp32 (plan) | activations at largest size (plan) | plan total | RSS before | peak RSS | peak − before | build ms |');
+      console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    }
     const plans = new Map(selected.map((c) => [c.name, planBytes(c.model)]));
-    for (const r of results) {
+    for (const r of measured) {
       const p = plans.get(r.name)!;
+      if (r.rssBeforeMiB === null || r.maxRssMiB === null) continue;
       console.log(
         `| ${r.name} | ${r.backend} | ${mib(p.weights)} | ${mib(p.activations)} | ${mib(p.weights + p.activations)} | ` +
           `${r.rssBeforeMiB.toFixed(0)} | ${r.maxRssMiB.toFixed(0)} | ${(r.maxRssMiB - r.rssBeforeMiB).toFixed(0)} | ${ms(r.compileMs)} |`,
       );
     }
-    const wasm = results.find((r) => r.wasm)?.wasm;
-    if (wasm) console.log(`\nonnxruntime-web WASM in this bench: ${wasm.threads} thread${wasm.threads === 1 ? '' : 's'}, SIMD ${wasm.simd ? 'yes' : 'NO'} (onnxruntime-web ships only SIMD builds).`);
+    console.log('');
+    for (const backend of ['wasm', 'browser'] as const) {
+      const w = results.find((r) => r.backend === backend && r.wasm)?.wasm;
+      if (w) console.log(wasmLine(backend, w));
+    }
     if (peer) console.log(`PyTorch peer medians: ${values.peer} (a ratio holds only for runs measured side by side; ../shared/bench/peer/README.md).`);
     if (values.json) {
       const rows = results.flatMap((r) => r.timings.filter((t) => t.runsMs.length).map((t) => ({
-        case: t.caseName, backend: r.backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web-wasm', threads: t.threads, median_ms: median(t.runsMs),
+        case: t.caseName, backend: JSON_BACKEND[r.backend], threads: t.threads, median_ms: median(t.runsMs),
       })));
       writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), results: rows }, null, 2));
       console.log(`wrote ${values.json}`);
     }
     console.log(
-      `\nWASM runs one thread (multi-threaded WASM in Node needs worker_threads; see engine/node-engine.ts). ` +
+      `\nWASM in Node runs one thread (multi-threaded WASM in Node needs worker_threads; see engine/node-engine.ts); the Chromium rows run the app's thread count and one thread. ` +
         `"build ms" = building the graph + random weights + serializing, not a runtime cost. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     );
     if (only === undefined) await printSamplerBench(cases);
   },
 };
+
+/** What the WASM runtime of a backend ran with: threads, SIMD, and in Chromium whether the worker was isolated. */
+export function wasmLine(backend: 'wasm' | 'browser', w: NonNullable<ChildResult['wasm']>): string {
+  const threads = `${w.threads} thread${w.threads === 1 ? '' : 's'}`;
+  const simd = `SIMD ${w.simd ? 'yes' : 'NO'}`;
+  if (backend === 'wasm') return `onnxruntime-web WASM in Node: ${threads}, ${simd} (onnxruntime-web ships only SIMD builds).`;
+  return `onnxruntime-web WASM in Chromium ${w.chromium ?? ''} (the app's worker set-up, ${w.build ?? '?'} build): ${threads} of ${w.hardwareConcurrency ?? '?'} logical cores, ` +
+    `${simd}, cross-origin isolated ${w.crossOriginIsolated ? 'yes' : 'NO (SharedArrayBuffer missing: one thread)'}.`;
+}
 
 /** The sampler comparison (bench-samplers.ts): the demo pair at the hosted default size, the medium pair at 512². */
 async function printSamplerBench(cases: BenchCase[]): Promise<void> {
