@@ -24,7 +24,7 @@ import { TINY_NSFW_GAIN, tinyNsfwProbability } from '../src/models/tiny-classifi
 const SLICE = 16 * 1024;
 const FLAG_ALL = { repo: 'test/nsfw-flag-all', threshold: -1.25 };
 const FLAG_NONE = { repo: 'test/nsfw-flag-none', threshold: 1.25 };
-const SAFETY_PATHS = ['safety/config.json', 'safety/onnx/model.onnx', 'safety/preprocessor_config.json'];
+const SAFETY_PATHS = ['safety/config.json', 'safety/onnx/model.onnx', 'safety/onnx/model.onnx_data', 'safety/preprocessor_config.json'];
 
 describe('model store (IndexedDB) with a local hub', () => {
   let vite: RunningVite | undefined;
@@ -298,8 +298,9 @@ describe('model store (IndexedDB) with a local hub', () => {
     // Black (pixel_value −1) would still give P = sigmoid(2) ≈ 0.88: this checker cannot pass any image.
     expect(prob).toBeGreaterThanOrEqual(tinyNsfwProbability(0, FLAG_ALL.threshold) - 1e-6);
     expect(on.timings!.safety_checker).toBeGreaterThan(0);
-    // transformers.js read the three files from the store (absent optional files answered 404; nothing else).
-    for (const file of ['config.json', 'preprocessor_config.json', 'onnx/model.onnx']) {
+    // transformers.js read the four files from the store, the external data because config.json names it (absent
+    // optional files answered 404; nothing else).
+    for (const file of ['config.json', 'preprocessor_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data']) {
       expect(on.storeReads.some((l) => l.includes(`(${FLAG_ALL.repo}@${REVISION}): ${file} → 200`))).toBe(true);
     }
     for (const l of on.storeReads) expect(l).toMatch(/ → (200|206|404) from the model store/);

@@ -5,7 +5,8 @@
  *   npx tsx scripts/build-tiny-nsfw-classifier.ts <out-dir>
  *
  * With --convert it converts a downloaded Hugging Face ViTForImageClassification folder instead (config.json,
- * preprocessor_config.json, model.safetensors; e.g. Falconsai/nsfw_image_detection) into the same layout:
+ * preprocessor_config.json, model.safetensors; e.g. Falconsai/nsfw_image_detection) into the transformers.js
+ * layout with external data (onnx/model.onnx + onnx/model.onnx_data[_N], config.json says how many):
  *
  *   npx tsx scripts/build-tiny-nsfw-classifier.ts --convert <hf-folder> <out-dir>
  */
@@ -25,8 +26,12 @@ export async function writeTinyNsfwClassifier(dir: string): Promise<string[]> {
 /** Converts <hfDir>/{config.json, preprocessor_config.json, model.safetensors} into <outDir> (transformers.js layout). */
 export async function convertHfViTFolder(hfDir: string, outDir: string): Promise<string[]> {
   const weights = await SafetensorsFile.open(fileSource(join(hfDir, 'model.safetensors')));
-  const files = await convertViTCheckpoint(await readFile(join(hfDir, 'config.json')), await readFile(join(hfDir, 'preprocessor_config.json')), weights);
-  return writeFolder(outDir, files);
+  const written: string[] = [];
+  // One file in memory at a time (weight chunks are produced as they are written).
+  for (const f of convertViTCheckpoint(await readFile(join(hfDir, 'config.json')), await readFile(join(hfDir, 'preprocessor_config.json')), weights)) {
+    written.push(...await writeFolder(outDir, new Map([[f.path, await f.read()]])));
+  }
+  return written;
 }
 
 async function writeFolder(dir: string, files: Map<string, Uint8Array>): Promise<string[]> {

@@ -14,6 +14,7 @@ import { TorchGenerator } from '../core/torch-generator.ts';
 import { TINY_NSFW_CONFIG, TINY_NSFW_GAIN, tinyNsfwClassifierFiles, tinyNsfwProbability, vitPreprocessorConfig } from './tiny-classifier.ts';
 import { bytesSource } from '../weights/byte-source.ts';
 import { SafetensorsFile } from '../weights/safetensors.ts';
+import { DEFAULT_MAX_CHUNK_BYTES, planChunks } from '../onnx/serialize.ts';
 import { encodeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.ts';
 import {
   buildViTForImageClassification,
@@ -21,6 +22,7 @@ import {
   convertViTCheckpoint,
   parseViTClassifierConfig,
   vitConfigJson,
+  vitExternalDataName,
   vitParameterCount,
   type ViTClassifierConfig,
 } from './vit-classifier.ts';
@@ -176,23 +178,72 @@ describe('ViTForImageClassification builder', () => {
     expect(maxRel(out.logits.data as Float32Array, ref)).toBeLessThan(1e-5);
   });
 
-  it('converts an HF repo (config.json, preprocessor_config.json, model.safetensors) into the transformers.js layout', async () => {
+  it('converts an HF repo into the transformers.js layout with external data, reading the checkpoint one data file at a time', async () => {
     const expected = buildViTForImageClassification(SMALL).expected;
     const weights = randomWeightSource(expected, 3);
     const tensors: Record<string, TensorToWrite> = {};
     for (const name of weights.names()) tensors[name] = { dtype: 'F32', shape: weights.get(name)!.shape, data: await weights.get(name)!.read() };
-    const st = await SafetensorsFile.open(bytesSource('model.safetensors', encodeSafetensors(tensors)));
+    const safetensors = encodeSafetensors(tensors);
+    // Every read of the checkpoint, by size: what the conversion holds of it at once.
+    const reads: number[] = [];
+    const inner = bytesSource('model.safetensors', safetensors);
+    const st = await SafetensorsFile.open({ ...inner, name: inner.name, read: (offset, length) => (reads.push(length), inner.read(offset, length)) });
+    const headerReads = reads.length;
     const enc = new TextEncoder();
-    const configJson = enc.encode(JSON.stringify({ ...vitConfigJson(SMALL), _name_or_path: 'kept as is' }));
+    const original = { ...vitConfigJson(SMALL), _name_or_path: 'kept as is', 'transformers.js_config': { kept: true } };
     const pre = enc.encode(JSON.stringify(vitPreprocessorConfig(24)));
-    const files = await convertViTCheckpoint(configJson, pre, st);
-    expect(files.get('config.json')).toBe(configJson);
-    expect(files.get('preprocessor_config.json')).toBe(pre);
-    const session = await ortNode.InferenceSession.create(files.get('onnx/model.onnx')!);
+    const maxChunkBytes = 4096;
+    const files = convertViTCheckpoint(enc.encode(JSON.stringify(original)), pre, st, { maxChunkBytes });
+    expect(reads.length, 'planning the files reads no weight').toBe(headerReads);
+
+    const chunkNames = files.filter((f) => f.path.startsWith('onnx/model.onnx_data')).map((f) => f.path);
+    expect(chunkNames.length).toBeGreaterThanOrEqual(3);
+    expect(files.map((f) => f.path)).toEqual(['config.json', 'preprocessor_config.json', 'onnx/model.onnx',
+      ...chunkNames.map((_, i) => `onnx/${vitExternalDataName(i)}`)]);
+    expect(vitExternalDataName(0)).toBe('model.onnx_data');
+    expect(vitExternalDataName(2)).toBe('model.onnx_data_2');
+    const largestTensor = Math.max(...[...expected.values()].map((shape) => shape.reduce((a, d) => a * d, 4)));
+    const written = new Map<string, Uint8Array>();
+    for (const f of files) {
+      const before = reads.length;
+      const bytes = await f.read();
+      expect(bytes.byteLength, f.path).toBe(f.bytes);
+      const readNow = reads.slice(before);
+      // A data file reads only its own tensors (each at most one tensor at a time); the other files read nothing.
+      if (f.path.startsWith('onnx/model.onnx_data')) {
+        expect(bytes.byteLength).toBeLessThanOrEqual(Math.max(maxChunkBytes, largestTensor));
+        expect(readNow.reduce((a, b) => a + b, 0), f.path).toBeLessThanOrEqual(bytes.byteLength);
+        expect(readNow.length, f.path).toBeGreaterThan(0);
+      } else {
+        expect(readNow, f.path).toEqual([]);
+      }
+      written.set(f.path, bytes);
+    }
+    // Over the whole conversion: every tensor read exactly once, never more than one tensor per read.
+    expect(reads.slice(headerReads).reduce((a, b) => a + b, 0)).toBe(vitParameterCount(SMALL) * 4);
+    expect(Math.max(...reads.slice(headerReads))).toBe(largestTensor);
+
+    await expect(files[1].read()).resolves.toBe(pre);
+    const config = JSON.parse(new TextDecoder().decode(written.get('config.json'))) as Record<string, unknown>;
+    expect(config).toEqual({ ...original, 'transformers.js_config': { kept: true, use_external_data_format: { 'model.onnx': chunkNames.length } } });
+    expect(parseViTClassifierConfig(config)).toEqual(SMALL);
+    const runner = await createNodeRunner({
+      model: written.get('onnx/model.onnx')!,
+      externalData: chunkNames.map((p) => ({ path: p.slice('onnx/'.length), data: written.get(p)! })),
+    });
     const pixels = randomPixels(3 * 24 * 24, 9);
-    const out = await session.run({ pixel_values: new ortNode.Tensor('float32', pixels, [1, 3, 24, 24]) });
-    await session.release();
+    const out = await runner.run({ pixel_values: { dtype: 'float32', dims: [1, 3, 24, 24], data: pixels } });
+    await runner.release();
     expect(maxRel(out.logits.data as Float32Array, await referenceForward(SMALL, weights, pixels, 1))).toBeLessThan(1e-5);
+  });
+
+  it('ViT-base (Falconsai/nsfw_image_detection) converts into 6 data files of at most 64 MiB', () => {
+    const base = parseViTClassifierConfig({ id2label: { 0: 'normal', 1: 'nsfw' } });
+    const ctx = buildViTForImageClassification(base);
+    const chunks = planChunks(ctx.g.weights, vitExternalDataName);
+    expect(chunks.map((c) => c.path)).toEqual(['model.onnx_data', ...[1, 2, 3, 4, 5].map((i) => `model.onnx_data_${i}`)]);
+    expect(Math.max(...chunks.map((c) => c.size))).toBeLessThanOrEqual(DEFAULT_MAX_CHUNK_BYTES);
+    expect(chunks.reduce((a, c) => a + c.entries.reduce((x, e) => x + e.length, 0), 0)).toBe(vitParameterCount(base) * 4);
   });
 
   it('reports missing, unexpected and mis-shaped tensors at once; ignores a pooler', async () => {

@@ -230,22 +230,63 @@ export function safetensorsWeightSource(file: SafetensorsFile): WeightSource {
   };
 }
 
+/** transformers.js' external-data file names for onnx/model.onnx (its getExternalDataChunkNames): model.onnx_data, model.onnx_data_1, … */
+export function vitExternalDataName(index: number): string {
+  return `model.onnx_data${index === 0 ? '' : `_${index}`}`;
+}
+
+/** One file of a converted checker: its path in the model folder, its size, and the producer of its bytes. */
+export interface ConvertedFile {
+  readonly path: string;
+  readonly bytes: number;
+  read(): Promise<Uint8Array>;
+}
+
+export interface ViTConvertOptions {
+  /** Largest external-data file (a single bigger tensor gets a file alone); default 64 MiB, as for the networks. */
+  maxChunkBytes?: number;
+}
+
 /**
  * Converts a Hugging Face ViTForImageClassification repo (config.json, preprocessor_config.json,
  * model.safetensors — what Falconsai/nsfw_image_detection publishes) into the folder transformers.js loads:
- * config.json and preprocessor_config.json unchanged, onnx/model.onnx built here (fp32, weights embedded).
+ * - preprocessor_config.json unchanged;
+ * - onnx/model.onnx, the graph, with every weight (fp32) in external-data files onnx/model.onnx_data,
+ *   model.onnx_data_1, … (serializeGraph's chunks, as the networks are written; ViT-base is 6 files);
+ * - config.json = the original plus `transformers.js_config.use_external_data_format = {"model.onnx": <files>}`,
+ *   which makes transformers.js fetch those files and hand them to onnxruntime with the graph.
+ * Nothing is read here (bind only checks names and shapes). Each file's bytes come from its read(); a data
+ * file reads just its own tensors from `weights` by byte range. Writing the files one at a time therefore holds
+ * one data file plus the tensor being converted into it, never the whole checkpoint (the streaming invariant
+ * src/store/convert-component.ts relies on; vit-classifier.test.ts counts it).
  */
-export async function convertViTCheckpoint(
+export function convertViTCheckpoint(
   configJson: Uint8Array,
   preprocessorConfigJson: Uint8Array,
   weights: SafetensorsFile,
-): Promise<Map<string, Uint8Array>> {
-  const config = parseViTClassifierConfig(JSON.parse(new TextDecoder().decode(configJson)));
-  const model = await compileSelfContainedOnnx(buildViTForImageClassification(config), safetensorsWeightSource(weights),
-    `ViTForImageClassification converted from ${weights.name} by sote-webgpu`);
-  return new Map([
-    ['config.json', configJson],
-    ['preprocessor_config.json', preprocessorConfigJson],
-    ['onnx/model.onnx', model],
-  ]);
+  options: ViTConvertOptions = {},
+): ConvertedFile[] {
+  const raw = JSON.parse(new TextDecoder().decode(configJson)) as Record<string, unknown>;
+  const ctx = buildViTForImageClassification(parseViTClassifierConfig(raw));
+  ctx.bind(safetensorsWeightSource(weights));
+  const serialized = serializeGraph(ctx.g, {
+    chunkPath: vitExternalDataName,
+    maxChunkBytes: options.maxChunkBytes,
+    docString: `ViTForImageClassification converted from ${weights.name} by sote-webgpu`,
+  });
+  const tjs = raw['transformers.js_config'];
+  const config = new TextEncoder().encode(JSON.stringify({
+    ...raw,
+    'transformers.js_config': {
+      ...(typeof tjs === 'object' && tjs !== null && !Array.isArray(tjs) ? tjs : {}),
+      use_external_data_format: { 'model.onnx': serialized.chunks.length },
+    },
+  }, null, 2));
+  const inMemory = (path: string, bytes: Uint8Array): ConvertedFile => ({ path, bytes: bytes.byteLength, read: async () => bytes });
+  return [
+    inMemory('config.json', config),
+    inMemory('preprocessor_config.json', preprocessorConfigJson),
+    inMemory('onnx/model.onnx', serialized.modelBytes),
+    ...serialized.chunks.map((c, i): ConvertedFile => ({ path: `onnx/${c.path}`, bytes: c.size, read: () => serialized.chunkBytes(i) })),
+  ];
 }

@@ -46,6 +46,8 @@ export interface SerializedModel {
 export interface SerializeOptions {
   /** Chunk files are named `${dataPrefix}.${i}`; defaults to `${graph.name}.data`. */
   dataPrefix?: string;
+  /** Names chunk i instead of dataPrefix (transformers.js expects `model.onnx_data`, `model.onnx_data_1`, …). */
+  chunkPath?: (index: number) => string;
   maxChunkBytes?: number;
   docString?: string;
   metadata?: Record<string, string>;
@@ -55,14 +57,15 @@ export function weightByteLength(w: WeightDef): number {
   return w.dims.reduce((a, d) => a * d, 1) * DTYPE_BYTES[w.dtype];
 }
 
-export function planChunks(weights: readonly WeightDef[], dataPrefix: string, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES): ChunkPlan[] {
+export function planChunks(weights: readonly WeightDef[], dataPrefix: string | ((index: number) => string), maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES): ChunkPlan[] {
+  const pathOf = typeof dataPrefix === 'string' ? (i: number) => `${dataPrefix}.${i}` : dataPrefix;
   const chunks: ChunkPlan[] = [];
   let current: ChunkPlan | undefined;
   for (const weight of weights) {
     const length = weightByteLength(weight);
     const offset = current ? Math.ceil(current.size / ALIGN) * ALIGN : 0;
     if (!current || (current.entries.length > 0 && offset + length > maxChunkBytes)) {
-      current = { path: `${dataPrefix}.${chunks.length}`, size: 0, entries: [] };
+      current = { path: pathOf(chunks.length), size: 0, entries: [] };
       chunks.push(current);
     }
     const at = Math.ceil(current.size / ALIGN) * ALIGN;
@@ -100,7 +103,7 @@ function attribute(name: string, v: AttrValue): object {
 
 export function serializeGraph(graph: Graph, options: SerializeOptions = {}): SerializedModel {
   const dataPrefix = options.dataPrefix ?? `${graph.name}.data`;
-  const chunks = planChunks(graph.weights, dataPrefix, options.maxChunkBytes);
+  const chunks = planChunks(graph.weights, options.chunkPath ?? dataPrefix, options.maxChunkBytes);
   const initializers: object[] = [];
   for (const c of graph.constants) {
     initializers.push({ name: c.name, dims: c.dims, dataType: ONNX_DTYPE[c.dtype], rawData: c.raw });

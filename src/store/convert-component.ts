@@ -68,7 +68,8 @@ export async function convertComponent(
 /**
  * The safety checker from its verified hub files (config.json, preprocessor_config.json, one .safetensors;
  * `path` = path in the checker repo) into the package under `safety/`, in the layout transformers.js loads
- * (SafetyChecker in safety/safety-checker.ts). Its config must label a class "nsfw" (the decision reads it).
+ * (SafetyChecker in safety/safety-checker.ts): config.json, preprocessor_config.json, onnx/model.onnx and its
+ * external data onnx/model.onnx_data[_N]. Its config must label a class "nsfw" (the decision reads it).
  */
 export async function convertSafetyChecker(
   checker: Pick<SafetyCheckerSource, 'repo' | 'revision'>,
@@ -95,16 +96,17 @@ export async function convertSafetyChecker(
     throw new DescriptorError(`safety checker ${checker.repo}/config.json`, [`id2label has no "${NSFW_LABEL}" class (labels: ${labels.join(', ')})`]);
   }
   signal?.throwIfAborted();
-  const out = await convertViTCheckpoint(config, preprocessor, await SafetensorsFile.open(blobSource(weights.blob, `${checker.repo}/${weights.path}`)));
-  const bytesTotal = [...out.values()].reduce((a, b) => a + b.byteLength, 0);
+  // One file in memory at a time: a weight chunk is produced (its tensors read from the Blob by range) only
+  // when it is written, and dropped before the next (vit-classifier.ts convertViTCheckpoint).
+  const out = convertViTCheckpoint(config, preprocessor, await SafetensorsFile.open(blobSource(weights.blob, `${checker.repo}/${weights.path}`)));
+  const bytesTotal = out.reduce((a, f) => a + f.bytes, 0);
   const files: PackageFile[] = [];
   let bytesDone = 0;
-  let chunk = 0;
-  for (const [rel, bytes] of out) {
+  for (const [i, f] of out.entries()) {
     signal?.throwIfAborted();
-    files.push(await writePackageFile(sink, `${SAFETY_CHECKER_DIR}${rel}`, bytes));
-    bytesDone += bytes.byteLength;
-    emit({ type: 'convert', kind: 'safety_checker', chunk: ++chunk, chunks: out.size, bytesDone, bytesTotal });
+    files.push(await writePackageFile(sink, `${SAFETY_CHECKER_DIR}${f.path}`, await f.read()));
+    bytesDone += f.bytes;
+    emit({ type: 'convert', kind: 'safety_checker', chunk: i + 1, chunks: out.length, bytesDone, bytesTotal });
   }
   return { modelId: checker.repo, revision: checker.revision, files };
 }

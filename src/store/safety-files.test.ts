@@ -5,11 +5,14 @@
  * checked by hand (Range probes) and by the real transformers.js (Node build, same hub code as the web build)
  * probing and reading through that fetch from an http "host" that does not exist.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { manifestTotalBytes, SAFETY_CHECKER_DIR, writeManifest, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
-import { importTransformersSharingOrt, type SharedOrt } from '../safety/safety-checker.ts';
-import { tinyNsfwPublishedFiles } from '../models/tiny-classifier.ts';
+import { importTransformersSharingOrt, SafetyChecker, type SharedOrt } from '../safety/safety-checker.ts';
+import { tinyNsfwProbability, tinyNsfwPublishedFiles } from '../models/tiny-classifier.ts';
 import { DescriptorError } from './errors.ts';
 import { convertSafetyChecker } from './convert-component.ts';
 import type { InstallEvent } from './progress.ts';
@@ -44,7 +47,7 @@ describe('safety checker in the model store', () => {
     const { published, sink, events, manifest } = await convertedTiny();
     expect(manifest.modelId).toBe('test/nsfw');
     expect(manifest.revision).toBe('main');
-    expect(manifest.files.map((f) => f.path).sort()).toEqual(['safety/config.json', 'safety/onnx/model.onnx', 'safety/preprocessor_config.json']);
+    expect(manifest.files.map((f) => f.path)).toEqual(['safety/config.json', 'safety/preprocessor_config.json', 'safety/onnx/model.onnx', 'safety/onnx/model.onnx_data']);
     expect([...sink.files.keys()].sort()).toEqual(manifest.files.map((f) => f.path).sort());
     for (const f of manifest.files) {
       const bytes = sink.files.get(f.path)!;
@@ -52,13 +55,37 @@ describe('safety checker in the model store', () => {
       const digest = Buffer.from(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)).toString('hex');
       expect(f.sha256).toBe(digest);
     }
-    // The JSON files are copied unchanged; the ONNX graph is new.
-    expect(sink.files.get('safety/config.json')).toEqual(published.get('config.json'));
+    // preprocessor_config.json is copied unchanged; config.json gains the external-data count for transformers.js;
+    // the weights are in the data file, the graph is small.
+    const json = (b: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
+    expect(json(sink.files.get('safety/config.json'))).toEqual({ ...json(published.get('config.json')), 'transformers.js_config': { use_external_data_format: { 'model.onnx': 1 } } });
     expect(sink.files.get('safety/preprocessor_config.json')).toEqual(published.get('preprocessor_config.json'));
-    expect(sink.files.get('safety/onnx/model.onnx')!.byteLength).toBeGreaterThan(published.get('model.safetensors')!.byteLength / 2);
+    expect(sink.files.get('safety/onnx/model.onnx_data')!.byteLength).toBeGreaterThan(published.get('model.safetensors')!.byteLength / 2);
+    expect(sink.files.get('safety/onnx/model.onnx')!.byteLength).toBeLessThan(published.get('model.safetensors')!.byteLength / 2);
     expect(events.filter((e) => e.type === 'convert').map((e) => e.type === 'convert' && [e.kind, e.chunk, e.chunks])).toEqual([
-      ['safety_checker', 1, 3], ['safety_checker', 2, 3], ['safety_checker', 3, 3],
+      ['safety_checker', 1, 4], ['safety_checker', 2, 4], ['safety_checker', 3, 4], ['safety_checker', 4, 4],
     ]);
+  });
+
+  it('transformers.js (Node) loads the converted checker — graph plus the external data config.json announces — and classifies', async () => {
+    const { sink } = await convertedTiny();
+    const root = await mkdtemp(join(tmpdir(), 'sote-safety-converted-'));
+    try {
+      for (const [path, bytes] of sink.files) {
+        const file = join(root, 'converted', path.slice(SAFETY_CHECKER_DIR.length));
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, bytes);
+      }
+      const checker = await SafetyChecker.load({ ort: ortNode as unknown as SharedOrt, modelId: 'converted', modelBase: `${root}/`, device: 'cpu' });
+      const flat = (level: number) => ({ width: 32, height: 32, rgb: new Uint8Array(32 * 32 * 3).fill(level) });
+      const r = await checker.checkImages([flat(255), flat(0)]);
+      await checker.dispose();
+      expect(r.flagged).toEqual([true, false]);
+      expect(r.nsfwProbability[0]).toBeCloseTo(tinyNsfwProbability(255), 4);
+      expect(r.nsfwProbability[1]).toBeCloseTo(tinyNsfwProbability(0), 4);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('refuses a classifier without an "nsfw" class, and a missing file', async () => {

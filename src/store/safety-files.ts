@@ -2,7 +2,8 @@
  * Serving an installed model's safety checker to transformers.js from IndexedDB.
  *
  * The checker's files live in the package under `safety/` (install.ts converts them there): config.json,
- * preprocessor_config.json, onnx/model.onnx. transformers.js fetches model files by URL through `env.fetch`,
+ * preprocessor_config.json, onnx/model.onnx and its external data onnx/model.onnx_data[_N] (config.json's
+ * transformers.js_config says how many). transformers.js fetches model files by URL through `env.fetch`,
  * so the generator worker gives SafetyChecker (safety/safety-checker.ts) a `fetch` made here, together with
  *   modelBase = `${origin}/sote-store/<encoded store id>/`  and  modelId = 'safety'
  * — an absolute http(s) base on the worker's own origin, which transformers.js treats as a remote host (the
@@ -18,8 +19,9 @@
  * Ranges are answered as RFC 9110 says (`a-b`, `a-`, `-n`; 416 with `bytes *\/<size>` when unsatisfiable);
  * HEAD gets the headers only; other methods 405.
  *
- * transformers.js memoizes probe results per (modelId, file), not per host; every installed checker has the
- * same three files, so the shared name 'safety' gives every model the right answers.
+ * transformers.js memoizes probe results per (modelId, file), not per host; the probed files (config.json,
+ * preprocessor_config.json, onnx/model.onnx, optional ones) are the same in every installed checker, so the
+ * shared name 'safety' gives every model the right answers.
  */
 import { SAFETY_CHECKER_DIR } from '../models/model-package.ts';
 import { readPackageFile } from './package-store.ts';
