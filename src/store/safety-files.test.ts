@@ -12,7 +12,8 @@ import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { manifestTotalBytes, SAFETY_CHECKER_DIR, writeManifest, type PackageFile, type PackageManifest, type PackageSink } from '../models/model-package.ts';
 import { importTransformersSharingOrt, SafetyChecker, type SharedOrt } from '../safety/safety-checker.ts';
-import { tinyNsfwProbability, tinyNsfwPublishedFiles } from '../models/tiny-classifier.ts';
+import { TINY_NSFW_CONFIG, tinyNsfwProbability, tinyNsfwPublishedFiles } from '../models/tiny-classifier.ts';
+import { buildViTForImageClassification } from '../models/vit-classifier.ts';
 import { DescriptorError } from './errors.ts';
 import { convertSafetyChecker } from './convert-component.ts';
 import type { InstallEvent } from './progress.ts';
@@ -65,6 +66,33 @@ describe('safety checker in the model store', () => {
     expect(events.filter((e) => e.type === 'convert').map((e) => e.type === 'convert' && [e.kind, e.chunk, e.chunks])).toEqual([
       ['safety_checker', 1, 4], ['safety_checker', 2, 4], ['safety_checker', 3, 4], ['safety_checker', 4, 4],
     ]);
+  });
+
+  it('reads the weights Blob only by tensor-sized slices, never whole', async () => {
+    const published = await tinyNsfwPublishedFiles();
+    const safetensors = published.get('model.safetensors')!;
+    const slices: number[] = [];
+    class RangeOnlyBlob extends Blob {
+      override slice(start?: number, end?: number, type?: string): Blob {
+        slices.push((end ?? this.size) - (start ?? 0));
+        return super.slice(start, end, type);
+      }
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        throw new Error('the whole checkpoint was read into memory');
+      }
+      override stream(): ReturnType<Blob['stream']> {
+        throw new Error('the whole checkpoint was streamed');
+      }
+    }
+    const inputs = [...published].map(([path, bytes]) => ({ path, blob: path === 'model.safetensors' ? new RangeOnlyBlob([bytes as Uint8Array<ArrayBuffer>]) : new Blob([bytes as Uint8Array<ArrayBuffer>]) }));
+    const manifest = await convertSafetyChecker({ repo: 'test/nsfw', revision: 'main' }, inputs, memorySink(), () => undefined);
+    const data = manifest.files.find((f) => f.path === 'safety/onnx/model.onnx_data')!;
+    const largestTensor = Math.max(...[...buildViTForImageClassification(TINY_NSFW_CONFIG).expected.values()].map((shape) => shape.reduce((a, d) => a * d, 4)));
+    const headerBytes = Number(new DataView(safetensors.buffer, safetensors.byteOffset, 8).getBigUint64(0, true));
+    expect(headerBytes).toBeLessThan(largestTensor);
+    expect(Math.max(...slices)).toBe(largestTensor); // the JSON header, then one tensor per read
+    expect(slices.reduce((a, b) => a + b, 0)).toBeLessThan(safetensors.byteLength * 1.1); // each tensor read once
+    expect(data.bytes).toBeGreaterThan(largestTensor);
   });
 
   it('transformers.js (Node) loads the converted checker — graph plus the external data config.json announces — and classifies', async () => {
