@@ -211,8 +211,9 @@ export function vitParameterCount(c: ViTClassifierConfig): number {
 /**
  * Binds `weights` and serializes ONE self-contained model.onnx (every weight embedded as an initializer), the
  * layout transformers.js loads without external-data options. Consumes `ctx`: its graph's weights are moved
- * into embedded constants, so the context cannot be serialized again. ViT-base fp32 is ~343 MB, far below
- * protobuf's 2 GB limit, so embedding is safe for the classifiers this is meant for.
+ * into embedded constants, so the context cannot be serialized again. Every weight is in memory at once, and
+ * then again in the output: for small hand-built classifiers (tiny-classifier.ts) only; checkpoints are
+ * converted by convertViTCheckpoint, which streams.
  */
 export async function compileSelfContainedOnnx(ctx: ModelContext, weights: WeightSource, docString?: string): Promise<Uint8Array> {
   ctx.bind(weights);
