@@ -112,6 +112,14 @@ describe('Models panel: Test on this device', () => {
     const status = await generate(1);
     expect(status).toMatch(/Done in [\d.]+ s on wasm/);
     expect(await p.locator('form .error').isHidden()).toBe(true);
+
+    // Checked again, the model the generation used is reused as it is (same load request): no load, every
+    // session already exists ("already loaded").
+    const again = await runCheck();
+    console.log(`wasm check again: progress ${JSON.stringify(again.seen)}; result ${again.line}`);
+    expect(again.seen.filter((t) => t.startsWith('loading'))).toEqual([]);
+    expect(RESULT_LINE('wasm').exec(again.line)?.[2]).toBe(match![2]);
+    expect(again.line.match(/ ms \(\d graphs\) \(already loaded\)| ms \(already loaded\)/g)).toHaveLength(4);
   });
 
   it('on WebGPU (SwiftShader) the check reloads the model there and decodes finite; a generation works after it', async () => {

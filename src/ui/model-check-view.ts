@@ -31,11 +31,11 @@ export function checkProgressText(e: WorkerEvent): string | undefined {
 
 /**
  * "wasm · residency sequential · sessions: text encoder 40 ms, Stage C 120 ms (2 graphs), … · decode 256×256
- * in 150 ms · finite (3 012 colours)"; a session kept from the load says "(at load)".
+ * in 150 ms · finite (3 012 colours)"; a session that already existed says "(already loaded)".
  */
 export function checkResultLine(r: ModelCheckResult): string {
   const sessions = r.sessions.map((s) =>
-    `${NETWORK_LABELS[s.component]} ${ms(s.ms)}${s.graphs > 1 ? ` (${s.graphs} graphs)` : ''}${s.reused ? ' (at load)' : ''}`);
+    `${NETWORK_LABELS[s.component]} ${ms(s.ms)}${s.graphs > 1 ? ` (${s.graphs} graphs)` : ''}${s.reused ? ' (already loaded)' : ''}`);
   const d = r.decode;
   const values = 3 * d.width * d.height;
   const outcome = d.finite ? `finite (${d.distinct} colours)` : `NOT finite: ${d.nonFinite} of ${values} decoded values are NaN or infinite`;
