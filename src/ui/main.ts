@@ -253,7 +253,7 @@ async function generate(): Promise<void> {
   running = controller;
   generateBtn.disabled = true;
   cancelBtn.disabled = false;
-  progress.reset(runner.busy ? 'Waiting for the window.sote request running on this page…' : 'Starting…');
+  progress.reset(runner.busy ? 'Waiting for the window.sote request or model check running on this page…' : 'Starting…');
   // Events travel on their own Comlink channel, so some can arrive after the result: they may still fill the
   // bars, but must not replace the outcome (Done / Cancelled / Failed) in the status line.
   let outcome: string | undefined;
