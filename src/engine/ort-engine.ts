@@ -9,6 +9,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { HostTensor } from './tensor.ts';
+import { openCapturedSession, plainSession, type CaptureGpuBuffer, type CaptureGpuDevice } from './graph-capture.ts';
 
 export type Backend = 'node' | 'wasm' | 'webgpu';
 
@@ -27,8 +28,33 @@ export interface SessionSource {
 export interface EngineSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** True while runs replay a captured graph (graph-capture.ts): outputs are then valid until the next run. */
+  readonly captured?: boolean;
   run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
+}
+
+export interface EngineOptions {
+  /**
+   * WebGPU graph capture for the sessions the pipeline marks as per-step (graph-capture.ts); ignored on other
+   * backends. A graph onnxruntime will not capture runs uncaptured, with the reason passed to `log`.
+   */
+  graphCapture?: boolean;
+  /** Where the engine reports such decisions (default console.warn). */
+  log?: (message: string) => void;
+}
+
+export interface SessionRequest {
+  /** Run many times with the same shapes (a step network): captured when the engine's graphCapture is on. */
+  perStep?: boolean;
+  /** Names the session in log lines. */
+  label?: string;
+}
+
+/** The parts of onnxruntime-web's module graph capture needs beyond OrtModule. */
+interface OrtWebGpuParts {
+  env?: { webgpu?: { device?: unknown } };
+  Tensor: { fromGpuBuffer?(buffer: CaptureGpuBuffer, options: { dataType: Tensor.GpuBufferDataTypes; dims: readonly number[] }): Tensor };
 }
 
 export class OrtEngine {
@@ -37,23 +63,42 @@ export class OrtEngine {
    * count still shows what the pipeline pulls out, so tests can hold it to "the final image only" anywhere.
    */
   readbacks = 0;
+  /** Labels of sessions onnxruntime refused to capture: later loads of them skip the attempt (it loads twice). */
+  readonly #captureRefused = new Set<string>();
 
-  constructor(readonly ort: OrtModule, readonly backend: Backend) {}
+  constructor(readonly ort: OrtModule, readonly backend: Backend, readonly options: EngineOptions = {}) {}
 
-  async createSession(source: SessionSource): Promise<EngineSession> {
-    const ep = this.backend === 'node' ? 'cpu' : this.backend;
-    const session = await this.ort.InferenceSession.create(source.model, {
-      executionProviders: [ep],
-      externalData: source.externalData,
-      graphOptimizationLevel: 'all',
-      ...(this.backend === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
-    });
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      run: (feeds) => session.run(feeds) as Promise<Record<string, Tensor>>,
-      release: () => session.release(),
+  async createSession(source: SessionSource, request: SessionRequest = {}): Promise<EngineSession> {
+    const open = (capture: boolean) => {
+      const ep = this.backend === 'node' ? 'cpu' : this.backend;
+      return this.ort.InferenceSession.create(source.model, {
+        // onnxruntime-web passes enableGraphCapture on to the WebGPU EP only when the EP is given as an object.
+        executionProviders: [capture ? { name: ep } : ep],
+        externalData: source.externalData,
+        graphOptimizationLevel: 'all',
+        ...(this.backend === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+        ...(capture ? { enableGraphCapture: true } : {}),
+      });
     };
+    const label = request.label ?? 'session';
+    if (!request.perStep || !this.options.graphCapture || this.backend !== 'webgpu' || this.#captureRefused.has(label)) {
+      return plainSession(await open(false));
+    }
+    const web = this.ort as unknown as OrtWebGpuParts;
+    const fromGpuBuffer = web.Tensor.fromGpuBuffer;
+    if (!fromGpuBuffer) throw new Error('graph capture needs onnxruntime-web (Tensor.fromGpuBuffer is missing from this onnxruntime module)');
+    return openCapturedSession({
+      open,
+      device: () => {
+        const device = web.env?.webgpu?.device;
+        if (!device || typeof (device as { createBuffer?: unknown }).createBuffer !== 'function') throw new Error('onnxruntime-web has no GPUDevice yet');
+        return device as CaptureGpuDevice;
+      },
+      fromGpuBuffer: (buffer, options) => fromGpuBuffer.call(web.Tensor, buffer, options),
+      log: this.options.log ?? ((m) => console.warn(m)),
+      refused: () => this.#captureRefused.add(label),
+      label,
+    });
   }
 
   tensor(host: HostTensor): Tensor {

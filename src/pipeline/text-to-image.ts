@@ -146,7 +146,8 @@ export class TextToImagePipeline {
     const externalData = await Promise.all(c.chunks.map(async (f) => ({ path: f.path, data: await this.reader.file(f.path) })));
     const graph = await this.reader.file(c.graph.path);
     const model = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
-    const session = await this.engine.createSession({ model, externalData });
+    // The step networks run once per step with the same shapes: the engine may capture them (graph-capture.ts).
+    const session = await this.engine.createSession({ model, externalData }, { perStep: id === 'stage_c' || id === 'stage_b', label: id });
     const ms = performance.now() - started;
     emit?.({ type: 'session', component: kind, ms });
     this.sessions.set(id, session);
