@@ -1,8 +1,10 @@
 /**
- * Text of the Models panel's "Test on this device" result: live progress from the worker's typed events while the
- * check runs, then one line from its ModelCheckResult (backend, residency, per-network session time, decode).
+ * The Models panel's "Test on this device" result in a model's row: a `.check-result` element with live progress
+ * from the worker's typed events while the check runs, then one line from its ModelCheckResult (backend,
+ * residency, per-network session time, decode) or the failure. `data-done` is set ('ok' | 'failed') when it ends.
  */
 import type { ModelCheckResult, WorkerEvent } from '../client/protocol.ts';
+import { h } from './dom.ts';
 
 const NETWORK_LABELS: Record<ModelCheckResult['sessions'][number]['component'], string> = {
   clip_text: 'text encoder',
@@ -40,4 +42,35 @@ export function checkResultLine(r: ModelCheckResult): string {
   const values = 3 * d.width * d.height;
   const outcome = d.finite ? `finite (${d.distinct} colours)` : `NOT finite: ${d.nonFinite} of ${values} decoded values are NaN or infinite`;
   return `${r.backend} · residency ${r.residency} · sessions: ${sessions.join(', ')} · decode ${d.width}×${d.height} in ${ms(d.ms)} · ${outcome}`;
+}
+
+/**
+ * Runs `check` for the model of `row` (its `button.check` disabled meanwhile) and shows progress and result in a
+ * fresh `.check-result`; a failure is also passed to `showError` (problem + remedy).
+ */
+export async function checkInRow(
+  row: HTMLElement, check: (onEvent: (e: WorkerEvent) => void) => Promise<ModelCheckResult>, showError: (e: unknown) => void,
+): Promise<void> {
+  row.querySelector('.check-result')?.remove();
+  const out = h('span', { class: 'check-result hint', role: 'status' }, 'waiting for the generator…');
+  row.append(out);
+  const button = row.querySelector<HTMLButtonElement>('button.check');
+  if (button) button.disabled = true;
+  try {
+    const result = await check((e) => {
+      const text = checkProgressText(e);
+      // Events travel on their own Comlink channel: a late one must not overwrite the result.
+      if (text && !out.dataset.done) out.textContent = text;
+    });
+    out.dataset.done = 'ok';
+    out.textContent = checkResultLine(result);
+    if (!result.decode.finite) out.classList.add('bad');
+  } catch (e) {
+    out.dataset.done = 'failed';
+    out.classList.add('bad');
+    out.textContent = `failed: ${e instanceof Error ? e.message.split(' — ')[0] : String(e)}`;
+    showError(e);
+  } finally {
+    if (button) button.disabled = false;
+  }
 }

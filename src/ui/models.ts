@@ -20,7 +20,7 @@ import { formatBytes } from '../core/format-bytes.ts';
 // Imported for its side effect too: registering the store's error classes keeps `instanceof` across Comlink.
 import { DownloadError, fetchDescriptor, hubFromUrl, IntegrityError, modelFromUrl, modelIdFor, SOTEDIFFUSION_V2, StorageQuotaError, withHub } from '../client/model-catalogue.ts';
 import { downloadBlob, h } from './dom.ts';
-import { checkProgressText, checkResultLine } from './model-check-view.ts';
+import { checkInRow } from './model-check-view.ts';
 
 const HUB_KEY = 'sote-hub';
 const TOKEN_KEY = 'sote-hub-token';
@@ -332,31 +332,10 @@ export class ModelsPanel {
     }
   }
 
-  /** Runs the check with live progress in the row's `.check-result`, then its one-line result (or the failure). */
   private async check(id: string): Promise<void> {
     this.clearError();
     const row = this.installedBox.querySelector<HTMLElement>(`[data-model="${CSS.escape(id)}"]`);
-    row?.querySelector('.check-result')?.remove();
-    const out = h('span', { class: 'check-result hint', role: 'status' }, 'waiting for the generator…');
-    row?.append(out);
-    const button = row?.querySelector<HTMLButtonElement>('button.check');
-    if (button) button.disabled = true;
-    try {
-      const result = await this.options.checkModel(id, (e) => {
-        const text = checkProgressText(e);
-        if (text && !out.dataset.done) out.textContent = text;
-      });
-      out.dataset.done = 'ok';
-      out.textContent = checkResultLine(result);
-      if (!result.decode.finite) out.classList.add('bad');
-    } catch (e) {
-      out.dataset.done = 'failed';
-      out.classList.add('bad');
-      out.textContent = `failed: ${e instanceof Error ? e.message.split(' — ')[0] : String(e)}`;
-      this.showError(e);
-    } finally {
-      if (button) button.disabled = false;
-    }
+    if (row) await checkInRow(row, (onEvent) => this.options.checkModel(id, onEvent), (e) => this.showError(e));
   }
 
   private async exportModel(id: string): Promise<void> {
