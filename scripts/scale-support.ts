@@ -94,7 +94,7 @@ export interface ScaleResult {
   parts: PartResult[];
 }
 
-/** Pids of `roots` and all their descendants (from /proc/<pid>/stat ppid). */
+/** Pids of `roots` and all their descendants (from /proc/<pid>/stat ppid), each once. */
 export function processTree(roots: number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
@@ -109,14 +109,17 @@ export function processTree(roots: number[]): number[] {
       // the process ended while listing
     }
   }
-  const out: number[] = [];
+  // Each pid once: Chromium's child processes carry the --user-data-dir of pidsWithArg too, so a root can also be
+  // a descendant of another root (counted twice or thrice before, inflating every summed RSS).
+  const out = new Set<number>();
   const queue = [...roots];
   while (queue.length) {
     const pid = queue.pop()!;
-    out.push(pid);
+    if (out.has(pid)) continue;
+    out.add(pid);
     queue.push(...(children.get(pid) ?? []));
   }
-  return out;
+  return [...out];
 }
 
 /** Pids whose command line contains `needle` (e.g. a Chromium --user-data-dir). */
