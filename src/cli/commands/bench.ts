@@ -35,9 +35,10 @@ import { shapeNumel, TorchGenerator } from '../../core/torch-generator.ts';
 import { oneOf, parseCli, UsageError } from '../args.ts';
 import { peerCaseName, readPeerFile, type PeerMedians } from '../bench-peer.ts';
 import type { CliCommand } from '../command.ts';
+import { BENCH_BACKENDS, formatBenchReport, jsonRows, median, type BenchBackend, type ChildResult, type TimedSize } from './bench-report.ts';
 import { benchSamplerSettings, formatSamplerBench, type SamplerBenchRow } from './bench-samplers.ts';
 
-const USAGE = 'npm run bench [-- --backend node|wasm|browser] [--only <case or prefix>] [--full] [--samplers] [--json <file>] [--peer <PyTorch summary.json>]';
+const USAGE = 'npm run bench [-- --backend node,wasm,browser (any of them)] [--only <case or prefix>] [--full] [--samplers] [--json <file>] [--peer <PyTorch summary.json>]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BENCH_DIR = resolve(process.env.SOTE_BENCH_DIR ?? join(repoRoot, '../shared/bench'));
 
@@ -51,16 +52,6 @@ const MIB = 2 ** 20;
 
 type BenchModel = Exclude<AnyModelConfig, { kind: 'clip_text' }>;
 
-/**
- * node / wasm: onnxruntime-node and onnxruntime-web's WASM build inside Node (child processes of this command);
- * browser: onnxruntime-web WASM in headless Chromium, in a worker configured as the app's (scripts/bench-wasm-browser.ts).
- */
-type BenchBackend = NodeEngineBackend | 'browser';
-const BENCH_BACKENDS: readonly BenchBackend[] = [...NODE_ENGINE_BACKENDS, 'browser'];
-const BACKEND_LABEL: Record<BenchBackend, string> = {
-  node: 'onnxruntime-node', wasm: 'onnxruntime-web wasm (Node)', browser: 'onnxruntime-web wasm (Chromium worker)',
-};
-const JSON_BACKEND: Record<BenchBackend, string> = { node: 'onnxruntime-node', wasm: 'onnxruntime-web-wasm', browser: 'onnxruntime-web-wasm-chromium' };
 const BROWSER_SCRIPT = join(repoRoot, 'scripts/bench-wasm-browser.ts');
 
 interface BenchCase {
@@ -76,28 +67,6 @@ interface InputSize {
   image: { width: number; height: number; images: number };
 }
 
-interface TimedSize {
-  label: string;
-  /** The case name the PyTorch peer and --json use for this input size (bench-peer.ts). */
-  caseName: string;
-  threads: number;
-  sessionMs: number;
-  warmups: number;
-  runsMs: number[];
-  note: string;
-}
-
-interface ChildResult {
-  name: string;
-  backend: BenchBackend;
-  compileMs: number;
-  /** null for the browser (Chromium's processes are not this child's RSS). */
-  rssBeforeMiB: number | null;
-  maxRssMiB: number | null;
-  timings: TimedSize[];
-  /** onnxruntime-web only: the WASM thread count it runs with and whether this runtime validates SIMD code. */
-  wasm?: { threads: number; simd: boolean; crossOriginIsolated?: boolean; hardwareConcurrency?: number; build?: string; chromium?: string };
-}
 
 /** A minimal module using one v128 instruction: WebAssembly.validate says whether this runtime has SIMD. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
@@ -156,10 +125,6 @@ export function benchCases(): { cases: BenchCase[]; missing?: string } {
   return { cases, missing: undefined };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Runs inside the child: compile, then per thread count a session and the timed forwards. */
 async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean): Promise<ChildResult> {
@@ -196,21 +161,31 @@ async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean)
       }
       const numel = shapeNumel(size.shapes[session.inputNames.includes('x') ? 'x' : 'latents']);
       const estimate = previous && (previous.ms * numel) / previous.numel;
-      const row: TimedSize = { label: size.label, caseName: peerCaseName(c.name, size.shapes), threads, sessionMs, warmups: 0, runsMs: [], note: '' };
+      const row: TimedSize = { label: size.label, caseName: peerCaseName(c.name, size.shapes), threads, sessionMs, warmups: 0, runsMs: [], cpuMs: [], note: '' };
       timings.push(row);
       if (!full && estimate !== undefined && estimate > SKIP_ESTIMATE_MS) {
         row.note = `skipped: ≈${(estimate / 1000).toFixed(0)} s/run estimated (--full runs it)`;
         continue;
       }
+      let lastCpuMs = 0;
       const forward = async () => {
+        const cpu = process.cpuUsage();
         const t = performance.now();
         await session.run(feeds);
-        return performance.now() - t;
+        const wall = performance.now() - t;
+        const used = process.cpuUsage(cpu);
+        lastCpuMs = (used.user + used.system) / 1000;
+        return wall;
+      };
+      const timed = async () => {
+        const wall = await forward();
+        row.cpuMs!.push(lastCpuMs);
+        return wall;
       };
       if (full) {
         for (let i = 0; i < 2; i++) await forward();
         row.warmups = 2;
-        for (let i = 0; i < 7; i++) row.runsMs.push(await forward());
+        for (let i = 0; i < 7; i++) row.runsMs.push(await timed());
       } else {
         const first = await forward();
         // With an estimate from the previous size, trust it over this first run: the first run at a new size also
@@ -218,11 +193,12 @@ async function runChild(c: BenchCase, backend: NodeEngineBackend, full: boolean)
         const slow = estimate !== undefined ? estimate > COLD_RUN_MS : first > COLD_RUN_MS;
         if (slow) {
           row.runsMs.push(first);
+          row.cpuMs!.push(lastCpuMs);
           row.note = 'one cold run (no warm-up): slow case';
         } else {
           row.warmups = 1;
           const runs = Math.max(1, Math.min(7, Math.floor(RUN_BUDGET_MS / first)));
-          for (let i = 0; i < runs; i++) row.runsMs.push(await forward());
+          for (let i = 0; i < runs; i++) row.runsMs.push(await timed());
         }
       }
       previous = { ms: median(row.runsMs), numel };
@@ -252,8 +228,6 @@ function spawnChild(name: string, backend: BenchBackend, full: boolean): Promise
   });
 }
 
-const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-const mib = (bytes: number) => (bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0);
 
 export const command: CliCommand = {
   summary: 'time forward passes and memory of the demo and bench configs on onnxruntime-node and WASM (markdown)',
@@ -280,7 +254,7 @@ export const command: CliCommand = {
     }
 
     if (missing) console.log(`SKIPPED: bench configs not found at ${missing} (set SOTE_BENCH_DIR); benchmarking the demo model only\n`);
-    const backends = values.backend === undefined ? BENCH_BACKENDS : [oneOf(values.backend, BENCH_BACKENDS, '--backend', 'node', USAGE)];
+    const backends = values.backend === undefined ? BENCH_BACKENDS : values.backend.split(',').map((b) => oneOf(b, BENCH_BACKENDS, '--backend', 'node', USAGE));
     const only = values.only;
     const selected = only === undefined ? cases : cases.filter((c) => c.name === only || c.name.startsWith(`${only}/`) || c.name.startsWith(only));
     if (!selected.length) throw new UsageError(`--only ${only} matches no case; cases: ${cases.map((c) => c.name).join(', ')}`, USAGE);
@@ -297,46 +271,10 @@ export const command: CliCommand = {
       }
     }
 
-    console.log(`## Forward pass per step (random weights; ${full ? '2 warm-ups + 7 runs' : 'quick protocol, see "runs"; --full for the README protocol'})\n`);
-    console.log(`| model | input | backend | threads | session ms | runs | median ms | min ms | max ms |${peer ? ' PyTorch peer ms | peer ÷ ours |' : ''} note |`);
-    console.log(`|---|---|---|---:|---:|---|---:|---:|---:|${peer ? '---:|---:|' : ''}---|`);
-    for (const r of results) {
-      for (const t of r.timings) {
-        const runs = t.runsMs.length ? `${t.warmups}+${t.runsMs.length}` : '—';
-        const stats = t.runsMs.length ? [median(t.runsMs), Math.min(...t.runsMs), Math.max(...t.runsMs)].map(ms) : ['—', '—', '—'];
-        const backendLabel = BACKEND_LABEL[r.backend];
-        const peerMs = peer?.get(`${t.caseName}@${t.threads}`);
-        const peerCells = !peer ? '' : peerMs === undefined || !t.runsMs.length ? ' — | — |' : ` ${ms(peerMs)} | ${(peerMs / median(t.runsMs)).toFixed(2)}× |`;
-        console.log(`| ${r.name} | ${t.label} | ${backendLabel} | ${t.threads} | ${ms(t.sessionMs)} | ${runs} | ${stats.join(' | ')} |${peerCells} ${t.note} |`);
-      }
-    }
-
-    const measured = results.filter((r) => r.rssBeforeMiB !== null && r.maxRssMiB !== null);
-    if (measured.length) {
-      console.log('\n## Memory (MiB; peak RSS of the process running that model on that backend, all its sizes and thread counts)\n');
-      console.log('| model | backend | weights fp32 (plan) | activations at largest size (plan) | plan total | RSS before | peak RSS | peak − before | build ms |');
-      console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
-    }
     const plans = new Map(selected.map((c) => [c.name, planBytes(c.model)]));
-    for (const r of measured) {
-      const p = plans.get(r.name)!;
-      if (r.rssBeforeMiB === null || r.maxRssMiB === null) continue;
-      console.log(
-        `| ${r.name} | ${r.backend} | ${mib(p.weights)} | ${mib(p.activations)} | ${mib(p.weights + p.activations)} | ` +
-          `${r.rssBeforeMiB.toFixed(0)} | ${r.maxRssMiB.toFixed(0)} | ${(r.maxRssMiB - r.rssBeforeMiB).toFixed(0)} | ${ms(r.compileMs)} |`,
-      );
-    }
-    console.log('');
-    for (const backend of ['wasm', 'browser'] as const) {
-      const w = results.find((r) => r.backend === backend && r.wasm)?.wasm;
-      if (w) console.log(wasmLine(backend, w));
-    }
-    if (peer) console.log(`PyTorch peer medians: ${values.peer} (a ratio holds only for runs measured side by side; ../shared/bench/peer/README.md).`);
+    console.log(formatBenchReport(results, plans, { full, peer, peerPath: values.peer }));
     if (values.json) {
-      const rows = results.flatMap((r) => r.timings.filter((t) => t.runsMs.length).map((t) => ({
-        case: t.caseName, backend: JSON_BACKEND[r.backend], threads: t.threads, median_ms: median(t.runsMs),
-      })));
-      writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), results: rows }, null, 2));
+      writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), results: jsonRows(results) }, null, 2));
       console.log(`wrote ${values.json}`);
     }
     console.log(
@@ -347,14 +285,6 @@ export const command: CliCommand = {
   },
 };
 
-/** What the WASM runtime of a backend ran with: threads, SIMD, and in Chromium whether the worker was isolated. */
-export function wasmLine(backend: 'wasm' | 'browser', w: NonNullable<ChildResult['wasm']>): string {
-  const threads = `${w.threads} thread${w.threads === 1 ? '' : 's'}`;
-  const simd = `SIMD ${w.simd ? 'yes' : 'NO'}`;
-  if (backend === 'wasm') return `onnxruntime-web WASM in Node: ${threads}, ${simd} (onnxruntime-web ships only SIMD builds).`;
-  return `onnxruntime-web WASM in Chromium ${w.chromium ?? ''} (the app's worker set-up, ${w.build ?? '?'} build): ${threads} of ${w.hardwareConcurrency ?? '?'} logical cores, ` +
-    `${simd}, cross-origin isolated ${w.crossOriginIsolated ? 'yes' : 'NO (SharedArrayBuffer missing: one thread)'}.`;
-}
 
 /** The sampler comparison (bench-samplers.ts): the demo pair at the hosted default size, the medium pair at 512². */
 async function printSamplerBench(cases: BenchCase[]): Promise<void> {
