@@ -10,7 +10,7 @@
  * - if the up-sampled x differs in size from the skip, x is bilinearly resized (align_corners) to it first.
  */
 import { nchwToNhwc, nhwcToNchw, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
-import { attnBlock, feedForwardBlock, kvMapper, resBlock, timestepBlock, type TimeConditioning } from './cascade-blocks.ts';
+import { attnBlock, feedForwardBlock, kvMapper, resBlock, timestepBlock, timestepModulations, type TimeConditioning, type TimestepModulation } from './cascade-blocks.ts';
 import { selfAttnAt, type UNetKwargs } from './cascade-config.ts';
 import type { ModelContext } from './model-context.ts';
 
@@ -38,13 +38,18 @@ export interface UNetConditioning {
 
 /** Every AttnBlock of a config as [state-dict prefix, level] (each once, although repeat passes reuse them). */
 export function attentionBlocks(k: UNetKwargs): [string, number][] {
+  return blocksOfType(k, 'A');
+}
+
+/** Every block of one type as [state-dict prefix, level], in build order, each once. */
+function blocksOfType(k: UNetKwargs, blockType: string): [string, number][] {
   const out: [string, number][] = [];
   const levels = k.c_hidden.length;
   const scan = (listPrefix: string, level: number, layers: number) => {
     const cfg = k.level_config[level];
     for (let layer = 0; layer < layers; layer++) {
       [...cfg].forEach((type, i) => {
-        if (type === 'A') out.push([`${listPrefix}.${layer * cfg.length + i}`, level]);
+        if (type === blockType) out.push([`${listPrefix}.${layer * cfg.length + i}`, level]);
       });
     }
   };
@@ -61,6 +66,7 @@ function runLevelBlocks(
   level: number,
   layers: number,
   cond: UNetConditioning,
+  modulation: Map<string, TimestepModulation>,
   skip?: string,
 ): string {
   const c = k.c_hidden[level];
@@ -75,7 +81,7 @@ function runLevelBlocks(
             x = resBlock(ctx, x, prefix, c, k.kernel_size, idx === 0 && skip ? { value: skip, c } : undefined);
             break;
           case 'T':
-            x = timestepBlock(ctx, x, prefix, c, cond.time);
+            x = timestepBlock(ctx, x, modulation.get(prefix) ?? unreachable(`no timestep modulation for ${prefix}`));
             break;
           case 'A':
             x = attnBlock(ctx, x, prefix, c, k.nhead[level], cond.kv(prefix, c), selfAttnAt(k, level), cond.fusedAttention);
@@ -89,6 +95,10 @@ function runLevelBlocks(
     }
   }
   return x;
+}
+
+function unreachable(message: string): never {
+  throw new Error(`internal: ${message}`);
 }
 
 function repeatMapper(ctx: ModelContext, x: string, prefix: string, c: number): string {
@@ -110,12 +120,13 @@ function resizeLike(ctx: ModelContext, x: string, like: string): string {
 /** x [B,H,W,C_0] (embedded input) → [B,H,W,C_0] (before clf). */
 export function unetBody(ctx: ModelContext, k: UNetKwargs, x: string, cond: UNetConditioning, t: LevelTransitions): string {
   const levels = k.c_hidden.length;
+  const modulation = timestepModulations(ctx, cond.time, blocksOfType(k, 'T').map(([prefix, level]) => ({ prefix, c: k.c_hidden[level] })));
   const skips: string[] = [];
   for (let i = 0; i < levels; i++) {
     if (i > 0) x = ctx.g.scope(`down_downscalers.${i}`, () => t.down(x, i));
     const passes = k.block_repeat[0][i];
     for (let p = 0; p < passes; p++) {
-      x = runLevelBlocks(ctx, k, x, `down_blocks.${i}`, i, k.blocks[0][i], cond);
+      x = runLevelBlocks(ctx, k, x, `down_blocks.${i}`, i, k.blocks[0][i], cond, modulation);
       if (p < passes - 1) x = repeatMapper(ctx, x, `down_repeat_mappers.${i}.${p}`, k.c_hidden[i]);
     }
     skips.push(x);
@@ -128,7 +139,7 @@ export function unetBody(ctx: ModelContext, k: UNetKwargs, x: string, cond: UNet
     for (let p = 0; p < passes; p++) {
       // After the first pass x already has the skip's size, so only the first pass can need the resize.
       if (skip && p === 0 && t.mayMisalign && k.level_config[level][0] === 'C') x = resizeLike(ctx, x, skip);
-      x = runLevelBlocks(ctx, k, x, `up_blocks.${j}`, level, layers, cond, skip);
+      x = runLevelBlocks(ctx, k, x, `up_blocks.${j}`, level, layers, cond, modulation, skip);
       if (p < passes - 1) x = repeatMapper(ctx, x, `up_repeat_mappers.${j}.${p}`, k.c_hidden[level]);
     }
     if (level > 0) x = ctx.g.scope(`up_upscalers.${j}`, () => t.up(x, j, level));

@@ -9,7 +9,7 @@
  * v = LN(W₂·GELU(b₁) + b₂) at every position, and its bilinear resize is v again — a bias; sca = 0 folds into
  * the TimestepBlock biases as in Stage C.
  */
-import { gelu, layerNormLastAxis, nchwToNhwc, nhwcToNchw, pixelShuffle, pixelUnshuffleToNhwc, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
+import { layerNormAffine, layerNormLastAxis, nchwToNhwc, nhwcToNchw, pixelShuffle, pixelUnshuffleToNhwc, resizeBilinearAlignCorners, shapeOf } from '../onnx/ops.ts';
 import { CASCADE_LN_EPS, layerNorm2d, rEmbedding, siluTokens, type TimeConditioning } from './cascade-blocks.ts';
 import type { StageBConfig } from './cascade-config.ts';
 import { conditioningKv, conditioningOutputs, unetBody } from './cascade-unet.ts';
@@ -57,13 +57,15 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
   const embeddedHW = shapeOf(g, h, 1, 3);
   h = layerNorm2d(ctx, ctx.linear(h, 'embedding.1', cIn, c0, true, [c0, cIn, 1, 1]), c0);
 
-  // + effnet_mapper(resize(effnet → embedded size)): 1×1 conv → GELU → 1×1 conv → LayerNorm2d.
-  const mapper = (v: string, prefix: string, cIn: number) => {
-    const hidden = gelu(g, ctx.linear(v, `${prefix}.0`, cIn, 4 * c0, true, [4 * c0, cIn, 1, 1]));
-    return layerNorm2d(ctx, ctx.linear(hidden, `${prefix}.2`, 4 * c0, c0, true, [c0, 4 * c0, 1, 1]), c0);
+  // + effnet_mapper(resize(effnet → embedded size)): 1×1 conv → GELU → 1×1 conv → LayerNorm2d; `lnBias` (the folded
+  // pixels term, a constant) rides in the LayerNormalization's bias input.
+  const mapper = (v: string, prefix: string, cIn: number, lnBias?: string) => {
+    const hidden = ctx.linear(v, `${prefix}.0`, cIn, 4 * c0, true, [4 * c0, cIn, 1, 1], { activation: 'gelu' });
+    const y = ctx.linear(hidden, `${prefix}.2`, 4 * c0, c0, true, [c0, 4 * c0, 1, 1]);
+    return lnBias ? layerNormAffine(g, y, g.constant('float32', [c0], new Float32Array(c0).fill(1)), lnBias, CASCADE_LN_EPS) : layerNorm2d(ctx, y, c0);
   };
   const effResized = nchwToNhwc(g, resizeBilinearAlignCorners(g, effnet, embeddedHW));
-  h = g.node('Add', [h, mapper(effResized, 'effnet_mapper', k.c_effnet)]);
+  h = g.node('Add', [h, mapper(effResized, 'effnet_mapper', k.c_effnet, pixels ? undefined : foldedPixelsBias(ctx, k.c_pixels, c0))]);
 
   // + resize(pixels_mapper(pixels) → embedded size).
   if (pixels) {
@@ -73,8 +75,6 @@ export function buildStageB(config: StageBConfig, options: StageBBuildOptions = 
     const mapped = nhwcToNchw(g, mapper(nchwToNhwc(g, pixels), 'pixels_mapper', k.c_pixels));
     const sizes = g.node('Concat', [shapeOf(g, mapped, 0, 2), embeddedHW], { axis: 0 });
     h = g.node('Add', [h, nchwToNhwc(g, g.node('Resize', [mapped, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }))]);
-  } else {
-    h = g.node('Add', [h, foldedPixelsBias(ctx, k.c_pixels, c0)]);
   }
 
   h = unetBody(ctx, k, h, { time, kv, fusedAttention: options.fusedAttention ?? false }, {

@@ -14,10 +14,12 @@ export function layerNormAffine(g: Graph, x: string, weight: string, bias: strin
   return g.node('LayerNormalization', [x, weight, bias], { axis: -1, epsilon: { float: eps } });
 }
 
-/** Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)); onnxruntime fuses this pattern into its Gelu kernel. */
+/**
+ * Exact (erf) GELU, 0.5·x·(1 + erf(x/√2)), as the ONNX Gelu-20 op (approximate 'none'): one kernel on the WebGPU
+ * EP, onnxruntime-node and WASM alike (the Erf/Mul/Add form is five on WebGPU, where onnxruntime does not fuse it).
+ */
 export function gelu(g: Graph, x: string): string {
-  const erf = g.node('Erf', [g.node('Mul', [x, g.f32([Math.SQRT1_2], [])])]);
-  return g.node('Mul', [g.node('Mul', [x, g.f32([0.5], [])]), g.node('Add', [erf, g.f32([1], [])])]);
+  return g.node('Gelu', [x]);
 }
 
 export function silu(g: Graph, x: string): string {
@@ -84,22 +86,23 @@ export function pixelShuffle(g: Graph, x: string, r: number): string {
 }
 
 /**
- * sin and cos of x ∈ [−π, π] from their Taylor series (Horner in float32, terms to x²¹ / x²²; truncation
- * < 1e-11, rounding ~3e-7). GPU trig builtins only promise ~2⁻¹¹ absolute accuracy (Vulkan/WGSL precision
- * rules; SwiftShader measured 1.9e-4), far too coarse for the timestep embedding; plain Mul/Add are exact
- * float32 everywhere.
+ * [sin x; cos x] of x [..., 1, n] ∈ [−π, π] as [..., 2, n], from their Taylor series to x¹⁹ / x²⁰ (truncation
+ * < 6e-10, rounding ~3e-7) in float32 Horner form. Both polynomials are in u = x² and run as one stacked Horner
+ * chain (coefficients [2,1]; sin's top one is 0), then the sin row is multiplied by x: 22 elementwise kernels.
+ * GPU trig builtins only promise ~2⁻¹¹ absolute accuracy (Vulkan/WGSL precision rules; SwiftShader measured
+ * 1.9e-4), far too coarse for the timestep embedding; plain Mul/Add are exact float32 everywhere.
  */
-export function sinCosReduced(g: Graph, x: string): { sin: string; cos: string } {
+export function sinCosStacked(g: Graph, x: string): string {
   const u = g.node('Mul', [x, x]);
-  const horner = (coefs: number[]) => {
-    let p = g.f32([coefs[coefs.length - 1]], []);
-    for (let i = coefs.length - 2; i >= 0; i--) p = g.node('Add', [g.node('Mul', [p, u]), g.f32([coefs[i]], [])]);
-    return p;
-  };
   const fact = (n: number) => { let f = 1; for (let i = 2; i <= n; i++) f *= i; return f; };
-  const sinCoefs = Array.from({ length: 11 }, (_, n) => (n % 2 ? -1 : 1) / fact(2 * n + 1));
-  const cosCoefs = Array.from({ length: 12 }, (_, n) => (n % 2 ? -1 : 1) / fact(2 * n));
-  return { sin: g.node('Mul', [x, horner(sinCoefs)]), cos: horner(cosCoefs) };
+  const terms = 11;
+  const sinCoef = (n: number) => (n < terms - 1 ? (n % 2 ? -1 : 1) / fact(2 * n + 1) : 0);
+  const cosCoef = (n: number) => (n % 2 ? -1 : 1) / fact(2 * n);
+  const coefs = (n: number) => g.f32([sinCoef(n), cosCoef(n)], [2, 1]);
+  let p = coefs(terms - 1);
+  for (let n = terms - 2; n >= 0; n--) p = g.node('Add', [g.node('Mul', [p, u]), coefs(n)]);
+  const sinRowIsX = g.node('Cast', [g.constant('uint8', [2, 1], [1, 0])], { to: 9 }); // bool; folded at load
+  return g.node('Mul', [p, g.node('Where', [sinRowIsX, x, g.f32([1], [])])]);
 }
 
 /**
