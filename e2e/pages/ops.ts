@@ -26,7 +26,19 @@ declare global {
 type Case = { name: string; build: (g: Graph, ctx: ModelContext) => void; inputs: Record<string, number[]> };
 
 const cases: Case[] = [
-  { name: 'gelu (Erf)', inputs: { x: [2, 64, 128] }, build: (g) => g.output(gelu(g, 'x'), 'y', 'float32') },
+  { name: 'gelu (Gelu-20)', inputs: { x: [2, 64, 128] }, build: (g) => g.output(gelu(g, 'x'), 'y', 'float32') },
+  {
+    name: 'BiasGelu (com.microsoft)', inputs: { x: [2, 6, 9, 128], b: [128] },
+    build: (g) => g.output(g.node('BiasGelu', ['x', 'b'], {}, { domain: 'com.microsoft' }), 'y', 'float32'),
+  },
+  {
+    name: 'linear as Gemm on rows', inputs: { x: [2, 6, 9, 192], w: [192, 48], b: [48], like: [2, 6, 9, 48] },
+    build: (g) => g.output(g.node('Reshape', [g.node('Gemm', [g.node('Reshape', ['x', g.i64([-1, 192])]), 'w', 'b']), g.node('Shape', ['like'])]), 'y', 'float32'),
+  },
+  {
+    name: 'Split into 6 (timestep mappers)', inputs: { x: [2, 288] },
+    build: (g) => g.nodeN('Split', ['x', g.i64([32, 32, 48, 48, 64, 64])], { axis: -1 }, { outputs: 6 }).forEach((o, i) => g.output(o, i === 5 ? 'y' : `y${i}`, 'float32')),
+  },
   { name: 'layernorm C=48', inputs: { x: [2, 54, 48] }, build: (g) => g.output(layerNormLastAxis(g, 'x', 48, 1e-6), 'y', 'float32') },
   { name: 'softmax', inputs: { x: [2, 4, 54, 62] }, build: (g) => g.output(g.node('Softmax', [g.node('Mul', ['x', g.f32([3], [])])], { axis: -1 }), 'y', 'float32') },
   { name: 'matmul 48x192', inputs: { x: [2, 54, 48], w: [48, 192] }, build: (g) => g.output(g.node('MatMul', ['x', 'w']), 'y', 'float32') },
