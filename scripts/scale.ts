@@ -10,16 +10,16 @@
  * - wasm-int4: install from the descriptor URL through the Models panel (int4); the hub drops the Stage C
  *   connection once, about halfway; generate 256×256 with 4 + 4 steps through window.sote.subscribe on WASM;
  *   then reload offline and generate again from the stored package ('reload' = page load to generating).
- * - webgpu-int8: the same install (int8) with the WebGPU backend; then a generation on the (software) adapter.
- *   With --webgpu-generate it runs to the end; otherwise (the default, for full size: SwiftShader does about
- *   0.5 GFLOP/s) it is cancelled at the first Stage C step, i.e. the text encoder and Stage C sessions were
- *   created on WebGPU and one network ran; the output says so.
+ * - webgpu-int8: the same install (int8) with the WebGPU backend; then the Models panel's "Test on this device":
+ *   every network's session created on the (software) adapter and one 256×256 test latent decoded through
+ *   Stage A (SwiftShader does about 0.5 GFLOP/s: the 3.6B steps would take hours). With --webgpu-generate a
+ *   whole generation instead.
  * - node: the CLI converts the fixture (int8) with onnxruntime-node and generates 1024×1536 with 2 + 2 steps;
  *   the second step of each stage is the warm step; FLOPs are estimated from the networks' specs.
  *
- * Phases: sampled once a second (summed VmRSS of all the browser's processes from /proc, the generator worker's
- * JS heap via performance.memory where Chromium provides it), named from the Models panel's progress text and
- * the request's log lines.
+ * Phases: sampled once a second (summed VmRSS and summed PSS of the browser's processes from /proc, each process
+ * once; the page's workers' memory incl. the wasm heap from performance.measureUserAgentSpecificMemory), named
+ * from the Models panel's progress text and the request's log lines.
  */
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
