@@ -8,7 +8,7 @@ const result = (decode: Partial<ModelCheckResult['decode']>): ModelCheckResult =
   sessions: [
     { component: 'clip_text', ms: 5.25, graphs: 1, reused: false },
     { component: 'stage_c', ms: 1234.4, graphs: 2, reused: false },
-    { component: 'stage_b', ms: 800, graphs: 2, reused: true },
+    { component: 'stage_b', ms: 45_210, graphs: 2, reused: true },
     { component: 'stage_a', ms: 40, graphs: 1, reused: false },
   ],
   decode: { ms: 150.2, width: 256, height: 256, finite: true, nonFinite: 0, distinct: 3012, ...decode },
@@ -17,7 +17,7 @@ const result = (decode: Partial<ModelCheckResult['decode']>): ModelCheckResult =
 describe('Test on this device: the row text', () => {
   it('one line: backend, residency, each network, the decode and "finite"', () => {
     expect(checkResultLine(result({}))).toBe(
-      'webgpu · residency sequential · sessions: text encoder 5.3 ms, Stage C 1234 ms (2 graphs), Stage B 800 ms (2 graphs) (already loaded), ' +
+      'webgpu · residency sequential · sessions: text encoder 5.3 ms, Stage C 1234 ms (2 graphs), Stage B 45.2 s (2 graphs) (already loaded), ' +
       'Stage A 40 ms · decode 256×256 in 150 ms · finite (3012 colours)');
   });
   it('says how many decoded values are not finite', () => {

@@ -13,7 +13,8 @@ const NETWORK_LABELS: Record<ModelCheckResult['sessions'][number]['component'], 
   stage_a: 'Stage A',
 };
 
-const ms = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
+/** 5.3 ms, 1234 ms, 45.2 s: a full-size network takes tens of seconds to load. */
+const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`);
 
 /** The progress line for an event of a running check, or undefined when the event changes nothing shown. */
 export function checkProgressText(e: WorkerEvent): string | undefined {
