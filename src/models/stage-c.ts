@@ -57,19 +57,22 @@ export function buildStageC(config: StageCConfig, options: CascadeBuildOptions =
   h = unetBody(ctx, k, h, { time, kv, fusedAttention: options.fusedAttention ?? false }, {
     mayMisalign: false,
     // UpDownBlock2d: down = [1×1 conv, resample ×0.5]; up = [resample ×2, 1×1 conv]; resampling only if switch_level.
+    // With equal widths (the released configs) the LayerNorm output has the 1×1 conv's output shape, which lets it
+    // run as one Gemm (ModelContext.linearFrom `outShapeOf`).
     down: (v, i) => {
       const ci = k.c_hidden[i];
       const cp = k.c_hidden[i - 1];
-      let y = ctx.linear(layerNorm2d(ctx, v, cp), `down_downscalers.${i}.1.blocks.0`, cp, ci, true, [ci, cp, 1, 1]);
+      const normed = layerNorm2d(ctx, v, cp);
+      let y = ctx.linear(normed, `down_downscalers.${i}.1.blocks.0`, cp, ci, true, [ci, cp, 1, 1], { outShapeOf: ci === cp ? normed : undefined });
       if (switchLevel[i - 1]) y = resampleNhwc(ctx, y, 0.5);
       return y;
     },
     up: (v, j, level) => {
       const ci = k.c_hidden[level];
       const cp = k.c_hidden[level - 1];
-      let y = layerNorm2d(ctx, v, ci);
-      if (switchLevel[level - 1]) y = resampleNhwc(ctx, y, 2);
-      return ctx.linear(y, `up_upscalers.${j}.1.blocks.1`, ci, cp, true, [cp, ci, 1, 1]);
+      const normed = layerNorm2d(ctx, v, ci);
+      const y = switchLevel[level - 1] ? resampleNhwc(ctx, normed, 2) : normed;
+      return ctx.linear(y, `up_upscalers.${j}.1.blocks.1`, ci, cp, true, [cp, ci, 1, 1], { outShapeOf: ci === cp && y === normed ? normed : undefined });
     },
   });
 
