@@ -1,6 +1,6 @@
 /**
- * `tsx scripts/bench-cpu-gemm.ts [--threads 1,2] [--calls 20]`: the float32 matrix-product rate onnxruntime-node
- * (MLAS) reaches on this CPU, for the product the PyTorch peer README quotes (1152×512 by 512×2048, a Stage C
+ * `tsx scripts/bench-cpu-gemm.ts [--backend node|wasm] [--threads 1,2] [--calls 20]`: the float32 matrix-product
+ * rate onnxruntime-node (MLAS) — or onnxruntime-web's WASM build in Node, one thread — reaches on this CPU, for the product the PyTorch peer README quotes (1152×512 by 512×2048, a Stage C
  * medium ChannelLinear) and Stage C medium's wider ones. GFLOP/s from wall time and, the figure to trust on a
  * shared machine at one thread, from the process's CPU time. The ceiling for the bench cases: a call needs at least
  * (its matrix-product + convolution GFLOP) ÷ (this rate) seconds, whatever the graph around the products.
@@ -10,6 +10,7 @@ import { Graph } from '../src/onnx/graph.ts';
 import { serializeToMemory } from '../src/onnx/serialize.ts';
 import { TorchGenerator } from '../src/core/torch-generator.ts';
 import type { OrtNode } from './bench-gpu-roofline.ts';
+import { loadOrtModule } from '../src/engine/node-engine.ts';
 
 const SHAPES: [number, number, number][] = [[1152, 512, 2048], [1152, 2048, 512], [1152, 512, 512], [4096, 512, 512]];
 
@@ -26,7 +27,10 @@ const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const calls = Number(opt('--calls', '20'));
-const ort = (await import('onnxruntime-node')) as unknown as OrtNode;
+const backend = opt('--backend', 'node') === 'wasm' ? 'wasm' : 'node';
+const ort = (await loadOrtModule(backend)) as unknown as OrtNode;
+if (backend === 'wasm' && threadList.some((t) => t !== 1)) throw new Error('onnxruntime-web in Node runs one WASM thread: use --threads 1');
+console.log(`${backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web WASM (Node)'}\n`);
 console.log('| product (M×K by K×N) | threads | GFLOP/s (median wall) | GFLOP/s (median CPU time) |');
 console.log('|---|---:|---:|---:|');
 for (const [m, k, n] of SHAPES) {
@@ -34,7 +38,7 @@ for (const [m, k, n] of SHAPES) {
   const feeds: Record<string, Tensor> = { a: new ort.Tensor('float32', new TorchGenerator(6).randn([m, k]), [m, k]) };
   for (const threads of threadList) {
     const session = await ort.InferenceSession.create(model.model, {
-      externalData: model.externalData as InferenceSession.SessionOptions['externalData'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+      executionProviders: [backend === 'node' ? 'cpu' : 'wasm'], externalData: model.externalData as InferenceSession.SessionOptions['externalData'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
     });
     for (let i = 0; i < 3; i++) await session.run(feeds);
     const wall: number[] = [];

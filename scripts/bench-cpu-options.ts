@@ -9,12 +9,16 @@
  * `--models fp32,int8,int8-acc4,int4-acc4` adds graph variants with the bench's options: the int8/int4 builds
  * (MatMulNBits weights) as the package converter makes them, and the same with the MatMulNBits attribute
  * accuracy_level = 4 set on every such node here (int8 activations: MLAS's integer kernels, VNNI on AVX-512) —
- * an experiment of this script only; the graph builders do not set it.
+ * an experiment of this script only; the graph builders do not set it. `fp32-mha` is the fp32 build with the
+ * builders' fusedAttention option (com.microsoft MultiHeadAttention instead of MatMul/Softmax/MatMul); `fp32-grn`
+ * rewrites every ReduceL2 (GlobalResponseNorm's ‖x‖₂ over H,W) as Sqrt(ReduceSum(x·x)) here, the change
+ * scripts/bench-cpu-ops.ts times alone.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { benchCases, inputSizes } from '../src/cli/commands/bench.ts';
 import { compileInMemory } from '../src/models/compile.ts';
 import { randomWeightSource } from '../src/models/demo-model.ts';
+import type { Graph } from '../src/onnx/graph.ts';
 import type { Precision } from '../src/models/model-context.ts';
 import { buildModel } from '../src/models/registry.ts';
 import { TorchGenerator } from '../src/core/torch-generator.ts';
@@ -37,6 +41,25 @@ function variants(threads: number, dims: Record<string, number>): { name: string
     { name: 'intra-op spinning off', options: { ...b, extra: { session: { 'intra_op.allow_spinning': '0' } } } },
     { name: 'freeDimensionOverrides (static shapes)', options: { ...b, freeDimensionOverrides: dims } },
   ];
+}
+
+/** ReduceL2(x, axes) → Sqrt(ReduceSum(Mul(x, x), axes)), same keepdims, in place (node order stays topological). */
+function reduceL2AsSumOfSquares(g: Graph): number {
+  let n = 0;
+  for (let i = 0; i < g.nodes.length; i++) {
+    const node = g.nodes[i];
+    if (node.opType !== 'ReduceL2') continue;
+    const [x, axes] = node.inputs;
+    const sq = `${node.name}_sq`;
+    const sum = `${node.name}_sum`;
+    g.nodes.splice(i, 1,
+      { opType: 'Mul', domain: '', name: `${node.name}_mul`, inputs: [x, x], outputs: [sq], attrs: {} },
+      { opType: 'ReduceSum', domain: '', name: `${node.name}_reducesum`, inputs: [sq, axes], outputs: [sum], attrs: { ...node.attrs } },
+      { opType: 'Sqrt', domain: '', name: `${node.name}_sqrt`, inputs: [sum], outputs: node.outputs, attrs: {} });
+    i += 2;
+    n++;
+  }
+  return n;
 }
 
 const median = (xs: number[]) => {
@@ -66,8 +89,8 @@ const ort = (await import('onnxruntime-node')) as unknown as OrtNode;
 for (const name of args.only) {
   const c = benchCases().cases.find((x) => x.name === name);
   if (!c) throw new Error(`unknown bench case ${name}`);
-  const compile = async (precision: Precision, accuracyLevel?: number) => {
-    const ctx = buildModel(c.model, { conditionInputs: c.model.kind === 'stage_c', precision });
+  const compile = async (precision: Precision, accuracyLevel?: number, fusedAttention = false) => {
+    const ctx = buildModel(c.model, { conditionInputs: c.model.kind === 'stage_c', precision, fusedAttention });
     if (accuracyLevel !== undefined) for (const n of ctx.g.nodes) if (n.opType === 'MatMulNBits') n.attrs.accuracy_level = accuracyLevel;
     return { ctx, compiled: await compileInMemory(ctx, randomWeightSource(ctx.expected, 1234)) };
   };
@@ -91,6 +114,16 @@ for (const name of args.only) {
   const all = variants(args.threads, dims);
   const list: { name: string; options: Options; model: typeof compiled }[] = (args.sessionVariants ? all : all.slice(0, 1)).map((v) => ({ ...v, model: compiled }));
   for (const m of args.models.filter((x) => x !== 'fp32')) {
+    if (m === 'fp32-grn') {
+      const grn = buildModel(c.model, { conditionInputs: c.model.kind === 'stage_c' });
+      const rewritten = reduceL2AsSumOfSquares(grn.g);
+      list.push({ name: `fp32 build, ${rewritten} ReduceL2 → Sqrt(ReduceSum(x·x))`, options: all[0].options, model: await compileInMemory(grn, randomWeightSource(grn.expected, 1234)) });
+      continue;
+    }
+    if (m === 'fp32-mha') {
+      list.push({ name: 'fp32 build, fusedAttention (MultiHeadAttention)', options: all[0].options, model: (await compile('fp32', undefined, true)).compiled });
+      continue;
+    }
     const [precision, acc] = m.split('-acc') as [Precision, string | undefined];
     list.push({ name: `${precision} build${acc ? `, MatMulNBits accuracy_level ${acc}` : ''}`, options: all[0].options, model: (await compile(precision, acc ? Number(acc) : undefined)).compiled });
   }

@@ -20,6 +20,16 @@ describe('PyTorch peer file', () => {
     expect([...m.entries()].sort()).toEqual([['stage_a_full_512@2', 6119], ['stage_c_medium@1', 1918], ['stage_c_medium@2', 1121]]);
   });
 
+  it('reads CPU-time medians beside the wall medians when the file has them', () => {
+    const summary = readPeerFile(file('summary-cpu.json', {
+      stage_b_medium: { median_of_pass_medians: { pt1: 315 }, cpu_median_of_pass_medians: { pt1: 310, node1: 200 } },
+    }));
+    expect([...summary.entries()].sort()).toEqual([['stage_b_medium@1', 315], ['stage_b_medium@1:cpu', 310]]);
+    const results = readPeerFile(file('results-cpu.json', { results: [{ case: 'stage_b_medium', backend: 'pytorch', threads: 1, median_ms: 400, cpu_median_ms: 330 }] }));
+    expect(results.get('stage_b_medium@1:cpu')).toBe(330);
+    expect(() => readPeerFile(file('cpu-only.json', { stage_b_medium: { cpu_median_of_pass_medians: { pt1: 310 } } }))).toThrow(PeerFileError);
+  });
+
   it('reads the bench --json shape, PyTorch rows only', () => {
     const m = readPeerFile(file('results.json', { results: [
       { case: 'stage_b_medium', backend: 'pytorch', threads: 2, median_ms: 193 },

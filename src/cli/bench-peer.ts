@@ -3,8 +3,9 @@
  * configs and inputs (../shared/bench/peer/ has the recipe). Two file shapes are read:
  *
  * - summarize.py's summary.json: `{ "<case>": { "median_of_pass_medians": { "pt1": ms, "pt2": ms, … } } }` with
- *   cases stage_c_medium, stage_b_medium, stage_a_full_256, stage_a_full_512;
- * - the bench's own --json shape: `{ "results": [ { "case", "backend": "pytorch", "threads", "median_ms" } ] }`.
+ *   cases stage_c_medium, stage_b_medium, stage_a_full_256, stage_a_full_512 (and optionally
+ *   "cpu_median_of_pass_medians" of the same shape: process CPU time per call);
+ * - the bench's own --json shape: `{ "results": [ { "case", "backend": "pytorch", "threads", "median_ms", "cpu_median_ms"? } ] }`.
  *
  * A peer number is only comparable with ours when both were measured side by side (the peer README: separate
  * processes differ by up to 50 %), so the table prints the peer file's path next to the ratio.
@@ -18,7 +19,7 @@ export class PeerFileError extends Error {
   }
 }
 
-/** Peer medians in ms by `${peerCase}@${threads}`. */
+/** Peer medians in ms by `${peerCase}@${threads}` (wall) and `${peerCase}@${threads}:cpu` (process CPU time, when given). */
 export type PeerMedians = Map<string, number>;
 
 export function readPeerFile(path: string): PeerMedians {
@@ -31,21 +32,23 @@ export function readPeerFile(path: string): PeerMedians {
   const out: PeerMedians = new Map();
   const obj = (raw ?? {}) as Record<string, unknown>;
   if (Array.isArray(obj.results)) {
-    for (const r of obj.results as { case?: unknown; backend?: unknown; threads?: unknown; median_ms?: unknown }[]) {
+    for (const r of obj.results as { case?: unknown; backend?: unknown; threads?: unknown; median_ms?: unknown; cpu_median_ms?: unknown }[]) {
       if (r.backend !== undefined && r.backend !== 'pytorch') continue;
       if (typeof r.case === 'string' && typeof r.threads === 'number' && typeof r.median_ms === 'number') out.set(`${r.case}@${r.threads}`, r.median_ms);
+      if (typeof r.case === 'string' && typeof r.threads === 'number' && typeof r.cpu_median_ms === 'number') out.set(`${r.case}@${r.threads}:cpu`, r.cpu_median_ms);
     }
   } else {
     for (const [name, v] of Object.entries(obj)) {
-      const m = (v as { median_of_pass_medians?: Record<string, unknown> } | null)?.median_of_pass_medians;
-      if (!m) continue;
-      for (const [col, ms] of Object.entries(m)) {
-        const t = /^pt(\d+)$/.exec(col);
-        if (t && typeof ms === 'number') out.set(`${name}@${t[1]}`, ms);
+      const summary = v as { median_of_pass_medians?: Record<string, unknown>; cpu_median_of_pass_medians?: Record<string, unknown> } | null;
+      for (const [field, suffix] of [['median_of_pass_medians', ''], ['cpu_median_of_pass_medians', ':cpu']] as const) {
+        for (const [col, ms] of Object.entries(summary?.[field] ?? {})) {
+          const t = /^pt(\d+)$/.exec(col);
+          if (t && typeof ms === 'number') out.set(`${name}@${t[1]}${suffix}`, ms);
+        }
       }
     }
   }
-  if (!out.size) throw new PeerFileError(path, 'no PyTorch medians found');
+  if (![...out.keys()].some((k) => !k.endsWith(':cpu'))) throw new PeerFileError(path, 'no PyTorch medians found');
   return out;
 }
 

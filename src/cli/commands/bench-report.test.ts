@@ -17,12 +17,14 @@ const plans = new Map([['stage_c_medium', { weights: 190 * 2 ** 20, activations:
 
 describe('bench report', () => {
   it('puts the peer median and peer ÷ ours beside each timed row with a peer number', () => {
-    const text = formatBenchReport([node], plans, { full: true, peer: new Map([['stage_c_medium@2', 1120]]), peerPath: 'summary.json' });
+    const peer = new Map([['stage_c_medium@2', 1120], ['stage_c_medium@1:cpu', 2235]]);
+    const text = formatBenchReport([node], plans, { full: true, peer, peerPath: 'summary.json' });
     const row2 = text.split('\n').find((l) => l.startsWith('| stage_c_medium | x 2×16×24×24 | onnxruntime-node | 2 |'));
-    // median 800, CPU median 1500, peer 1120 → 1.40×
-    expect(row2).toContain('| 800 | 700 | 900 | 1500 | 1120 | 1.40× |');
+    // median 800, CPU median 1500, peer 1120 → 1.40×; no peer CPU number at 2 threads
+    expect(row2).toContain('| 800 | 700 | 900 | 1500 | 1120 | 1.40× | — |');
     const row1 = text.split('\n').find((l) => l.startsWith('| stage_c_medium | x 2×16×24×24 | onnxruntime-node | 1 |'));
-    expect(row1).toContain('| 1500 | 1400 | 1600 | 1490 | — | — |');
+    // no peer wall number at 1 thread; peer CPU 2235 ÷ our CPU median 1490 → 1.50×
+    expect(row1).toContain('| 1500 | 1400 | 1600 | 1490 | — | — | 1.50× |');
     expect(text).toContain('PyTorch peer medians: summary.json');
   });
 

@@ -63,15 +63,18 @@ export function formatBenchReport(
   const { peer } = options;
   const out: string[] = [];
   out.push(`## Forward pass per step (random weights; ${options.full ? '2 warm-ups + 7 runs' : 'quick protocol, see "runs"; --full for the README protocol'})\n`);
-  out.push(`| model | input | backend | threads | session ms | runs | median ms | min ms | max ms | CPU ms (median) |${peer ? ' PyTorch peer ms | peer ÷ ours |' : ''} note |`);
-  out.push(`|---|---|---|---:|---:|---|---:|---:|---:|---:|${peer ? '---:|---:|' : ''}---|`);
+  out.push(`| model | input | backend | threads | session ms | runs | median ms | min ms | max ms | CPU ms (median) |${peer ? ' PyTorch peer ms | peer ÷ ours | peer CPU ÷ ours CPU |' : ''} note |`);
+  out.push(`|---|---|---|---:|---:|---|---:|---:|---:|---:|${peer ? '---:|---:|---:|' : ''}---|`);
   for (const r of results) {
     for (const t of r.timings) {
       const runs = t.runsMs.length ? `${t.warmups}+${t.runsMs.length}` : '—';
       const stats = t.runsMs.length ? [median(t.runsMs), Math.min(...t.runsMs), Math.max(...t.runsMs)].map(ms) : ['—', '—', '—'];
       stats.push(t.cpuMs?.length ? ms(median(t.cpuMs)) : '—');
       const peerMs = peer?.get(`${t.caseName}@${t.threads}`);
-      const peerCells = !peer ? '' : peerMs === undefined || !t.runsMs.length ? ' — | — |' : ` ${ms(peerMs)} | ${(peerMs / median(t.runsMs)).toFixed(2)}× |`;
+      const peerCpu = peer?.get(`${t.caseName}@${t.threads}:cpu`);
+      const wallCells = peerMs === undefined || !t.runsMs.length ? ' — | — |' : ` ${ms(peerMs)} | ${(peerMs / median(t.runsMs)).toFixed(2)}× |`;
+      const cpuCell = peerCpu === undefined || !t.cpuMs?.length ? ' — |' : ` ${(peerCpu / median(t.cpuMs)).toFixed(2)}× |`;
+      const peerCells = peer ? wallCells + cpuCell : '';
       out.push(`| ${r.name} | ${t.label} | ${BACKEND_LABEL[r.backend]} | ${t.threads} | ${ms(t.sessionMs)} | ${runs} | ${stats.join(' | ')} |${peerCells} ${t.note} |`);
     }
   }
