@@ -15,30 +15,20 @@
  *   extra reference, so the handle lives as long as the buffer (pinRegistration below);
  * - static shapes: a capture is valid for one set of input dims; other dims need a new session (re-capture);
  * - no node on another EP except CPU shape arithmetic without Memcpy nodes, no control flow: onnxruntime refuses
- *   such a session at creation, and the engine then creates it uncaptured (with a logged reason).
+ *   such a session at creation, and the engine then creates it uncaptured (with a logged reason);
+ * - no graph output may also feed another node: onnxruntime computes such an output in an internal buffer and
+ *   copies it to the bound one, and a replay re-issues only compute dispatches, so from the second run on the
+ *   output keeps its first value (measured on the sampler step graphs, e2e/webgpu-graph-capture.test.ts). This
+ *   is not detected here: callers mark only graphs whose outputs are terminal (the step networks' `output`).
  *
  * Invariant: the tensors a captured run returns wrap this session's output buffers; they are valid until the
  * next run() or release() of this session (the step loop consumes ε within its step). Disposing them is a no-op.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { EngineSession } from './ort-engine.ts';
+import { align4, downloadBuffer, STORAGE_COPY, type CaptureGpuBuffer, type CaptureGpuDevice } from './graph-capture-gpu.ts';
 
-/** The WebGPU members used here (the project's TypeScript lib has no WebGPU types). */
-export interface CaptureGpuBuffer {
-  readonly size: number;
-  destroy(): void;
-}
-export interface CaptureGpuDevice {
-  createBuffer(descriptor: { size: number; usage: number }): CaptureGpuBuffer;
-  createCommandEncoder(): {
-    copyBufferToBuffer(source: unknown, sourceOffset: number, destination: CaptureGpuBuffer, destinationOffset: number, size: number): void;
-    finish(): unknown;
-  };
-  queue: { writeBuffer(buffer: CaptureGpuBuffer, offset: number, data: ArrayBufferView): void; submit(commands: unknown[]): void };
-}
-
-/** GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST */
-const STORAGE_COPY = 0x80 | 0x04 | 0x08;
+export type { CaptureGpuBuffer, CaptureGpuDevice } from './graph-capture-gpu.ts';
 
 export interface CaptureHost {
   /** Opens the model as a WebGPU session, with or without `enableGraphCapture`. */
@@ -46,13 +36,20 @@ export interface CaptureHost {
   /** The GPUDevice onnxruntime-web runs on (known once a WebGPU session exists). */
   device(): CaptureGpuDevice;
   /** `ort.Tensor.fromGpuBuffer` of the same onnxruntime module. */
-  fromGpuBuffer(buffer: CaptureGpuBuffer, options: { dataType: Tensor.GpuBufferDataTypes; dims: readonly number[] }): Tensor;
+  fromGpuBuffer(buffer: CaptureGpuBuffer, options: GpuTensorOptions): Tensor;
   /** Where the fallbacks and re-captures are reported (one line each). */
   log(message: string): void;
   /** Called when onnxruntime refuses capture for this graph at creation. */
   refused?(): void;
   /** Names the session in log lines (e.g. "stage_c"). */
   label: string;
+}
+
+export interface GpuTensorOptions {
+  dataType: Tensor.GpuBufferDataTypes;
+  dims: readonly number[];
+  /** Reads the buffer back (engine.read / Tensor.getData of a captured output). */
+  download?: () => Promise<Tensor.DataTypeMap[Tensor.GpuBufferDataTypes]>;
 }
 
 /** Raised inside this module when a run cannot be captured; the session then runs uncaptured for good. */
@@ -83,9 +80,6 @@ function byteLength(type: Tensor.Type, dims: readonly number[]): number {
   if (per === undefined) throw new NotCapturable(`input/output type ${type} cannot live in a GPU buffer`);
   return per * dims.reduce((a, d) => a * d, 1);
 }
-
-/** Copies and buffer sizes must be multiples of 4 bytes in WebGPU. */
-const align4 = (n: number) => Math.ceil(n / 4) * 4;
 
 function signatureOf(names: readonly string[], feeds: Record<string, Tensor>): string {
   return names.map((n) => `${n}:${feeds[n].type}[${feeds[n].dims.join(',')}]`).join(' ');
@@ -234,7 +228,11 @@ class CapturedSession implements EngineSession {
     const inputs = Object.fromEntries([...c.inputs].map(([n, s]) => [n, s.tensor]));
     const out = (await c.session.run(inputs, fetches)) as Record<string, Tensor>;
     // Fresh wrappers per run over the fixed buffers, without a disposer: the caller may dispose them freely.
-    return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, this.host.fromGpuBuffer(c.outputs.get(n)!.buffer, { dataType: t.type as Tensor.GpuBufferDataTypes, dims: t.dims })]));
+    return Object.fromEntries(Object.entries(out).map(([n, t]) => {
+      const { buffer, bytes } = c.outputs.get(n)!;
+      const dataType = t.type as Tensor.GpuBufferDataTypes;
+      return [n, this.host.fromGpuBuffer(buffer, { dataType, dims: t.dims, download: () => downloadBuffer(device, buffer, bytes, dataType) })];
+    }));
   }
 
   async #releaseCapture(): Promise<void> {

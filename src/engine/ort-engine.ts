@@ -9,7 +9,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { HostTensor } from './tensor.ts';
-import { openCapturedSession, plainSession, type CaptureGpuBuffer, type CaptureGpuDevice } from './graph-capture.ts';
+import { openCapturedSession, plainSession, type CaptureGpuBuffer, type CaptureGpuDevice, type GpuTensorOptions } from './graph-capture.ts';
 
 export type Backend = 'node' | 'wasm' | 'webgpu';
 
@@ -45,7 +45,10 @@ export interface EngineOptions {
 }
 
 export interface SessionRequest {
-  /** Run many times with the same shapes (a step network): captured when the engine's graphCapture is on. */
+  /**
+   * Run many times with the same shapes (a step network): captured when the engine's graphCapture is on. Only for
+   * graphs whose outputs feed no other node (graph-capture.ts lists what onnxruntime-web 1.30 replays wrongly).
+   */
   perStep?: boolean;
   /** Names the session in log lines. */
   label?: string;
@@ -54,7 +57,7 @@ export interface SessionRequest {
 /** The parts of onnxruntime-web's module graph capture needs beyond OrtModule. */
 interface OrtWebGpuParts {
   env?: { webgpu?: { device?: unknown } };
-  Tensor: { fromGpuBuffer?(buffer: CaptureGpuBuffer, options: { dataType: Tensor.GpuBufferDataTypes; dims: readonly number[] }): Tensor };
+  Tensor: { fromGpuBuffer?(buffer: CaptureGpuBuffer, options: GpuTensorOptions): Tensor };
 }
 
 export class OrtEngine {
@@ -67,6 +70,11 @@ export class OrtEngine {
   readonly #captureRefused = new Set<string>();
 
   constructor(readonly ort: OrtModule, readonly backend: Backend, readonly options: EngineOptions = {}) {}
+
+  /** Whether sessions requested as per-step are opened for graph capture (WebGPU with graphCapture on). */
+  get capturesPerStep(): boolean {
+    return this.options.graphCapture === true && this.backend === 'webgpu';
+  }
 
   async createSession(source: SessionSource, request: SessionRequest = {}): Promise<EngineSession> {
     const open = (capture: boolean) => {
@@ -81,7 +89,7 @@ export class OrtEngine {
       });
     };
     const label = request.label ?? 'session';
-    if (!request.perStep || !this.options.graphCapture || this.backend !== 'webgpu' || this.#captureRefused.has(label)) {
+    if (!request.perStep || !this.capturesPerStep || this.#captureRefused.has(label)) {
       return plainSession(await open(false));
     }
     const web = this.ort as unknown as OrtWebGpuParts;

@@ -11,7 +11,11 @@ import type { SamplerConfig } from './samplers/presets.ts';
 import type { StepGraphKind } from './samplers/stage-sampler.ts';
 import { shapeNumel } from '../core/torch-generator.ts';
 
-/** The weightless step graphs, compiled on first use (one per graph kind and guidance). */
+/**
+ * The weightless step graphs, compiled on first use (one per graph kind and guidance). Never graph-captured:
+ * their outputs x_next and x0 also feed other nodes, and onnxruntime-web 1.30 replays such outputs stale
+ * (graph-capture.ts, measured in e2e/webgpu-graph-capture.test.ts).
+ */
 export class SamplerGraphs {
   private readonly sessions = new Map<string, Promise<EngineSession>>();
   constructor(private readonly engine: OrtEngine) {}
