@@ -9,10 +9,10 @@
  *   into them (a GPU→GPU copy for a GPU feed, queue.writeBuffer for a CPU feed such as r);
  * - the buffer handles the first run binds must outlive it. onnxruntime-web 1.30 registers a feed/fetch buffer
  *   with its WebGPU runtime for the length of each run only (`webgpuRegisterBuffer` … `webgpuUnregisterBuffer`,
- *   a reference count kept on the GPUBuffer under a private symbol), so the handles the capture recorded are
- *   released after its first run, and the second run (the one that records) fails in createBindGroup
- *   ("'buffer' … Required member is undefined"). The capture therefore pins its own buffers' registration: one
- *   extra reference, so the handle lives as long as the buffer (pinRegistration below);
+ *   a reference count kept on the GPUBuffer under a private symbol), so the handles bound on the first run are
+ *   released after it while the session's IO binding keeps referring to them; without a pin, the second run
+ *   failed in createBindGroup ("'buffer' … Required member is undefined"). The capture therefore pins its own
+ *   buffers' registration: one extra reference, so the handle lives as long as the buffer (pinRegistration);
  * - static shapes: a capture is valid for one set of input dims; other dims need a new session (re-capture);
  * - no node on another EP except CPU shape arithmetic without Memcpy nodes, no control flow: onnxruntime refuses
  *   such a session at creation, and the engine then creates it uncaptured (with a logged reason);
@@ -272,7 +272,8 @@ function registrationKey(feeds: Tensor[]): symbol {
 /**
  * Registration entries are [handle, references]; onnxruntime-web releases the handle when references drop to 0
  * after a run. Adding one reference when the entry is first stored keeps the handle for the buffer's lifetime:
- * every later run finds and reuses it, so the handles the capture recorded stay valid.
+ * every later run finds and reuses it, so the handles the capture recorded stay valid. The handle itself is never
+ * released (one small table entry per buffer; destroy() still frees the GPU memory).
  */
 function pinRegistration(buffer: object, key: symbol): void {
   let entry: [unknown, number] | undefined;
