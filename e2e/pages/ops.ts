@@ -67,6 +67,10 @@ const cases: Case[] = [
     build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 48, 4, true), 'y', 'float32'),
   },
   {
+    name: 'attention fused MHA h4 d12 L = N', inputs: { q: [2, 54, 48], k: [2, 54, 48], v: [2, 54, 48] },
+    build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 48, 4, true), 'y', 'float32'),
+  },
+  {
     name: 'attention fused MHA h2 d16', inputs: { q: [2, 54, 32], k: [2, 62, 32], v: [2, 62, 32] },
     build: (g, ctx) => g.output(multiHeadAttention(ctx, 'q', 'k', 'v', 32, 2, true), 'y', 'float32'),
   },

@@ -20,9 +20,10 @@ export interface CascadeBuildOptions extends BuildOptions {
   /** Which graph to build (cascade-unet.ts CascadePart); default 'full'. */
   part?: CascadePart;
   /**
-   * com.microsoft MultiHeadAttention instead of MatMul/Softmax. Off by default: onnxruntime-web 1.30's WebGPU
-   * MultiHeadAttention returns wrong results for these shapes (e2e/webgpu-op-accuracy.test.ts: 0.4–0.9
-   * relative error with key length ≠ query length), while the plain form is exact on every backend.
+   * com.microsoft MultiHeadAttention instead of MatMul/Softmax. Off by default: onnxruntime-web's WebGPU
+   * MultiHeadAttention (1.30 and 1.31.1) returns wrong results here (e2e/webgpu-op-accuracy.test.ts: 0.4–0.9
+   * relative error, with key length ≠ query length and also =) from its subgroup path — with the adapter's
+   * `subgroups` feature hidden from onnxruntime it is exact — while the plain form is exact on every backend.
    */
   fusedAttention?: boolean;
 }
