@@ -70,6 +70,9 @@ describe('generator worker (demo model)', () => {
     const reason = expectGoodImage(r, 'webgpu');
     expect(reason).toMatch(/^WebGPU was requested: .*shader-f16 (yes|no), maxStorageBufferBindingSize \d+ MiB, maxBufferSize \d+ MiB/);
     expect(r.load.adapter?.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    // Graph capture is the worker's default on WebGPU: neither step network fell back to uncaptured runs.
+    const fallbacks = r.events.filter((e) => e.type === 'log' && /uncaptured/.test(e.message));
+    expect(fallbacks).toEqual([]);
   });
 
   it('generates on WASM with one read-back', async () => {

@@ -81,7 +81,13 @@ const generation: GeneratorWorkerApi = {
     const { residency, reason } = loadResidency(request.residency, opened.packageBytes, decision.backend, deviceMemoryGiB());
     if (reason) emit({ type: 'log', level: 'INFO', message: `residency ${residency}: ${reason}` });
     emit({ type: 'model-loading', url });
-    const pipeline = await TextToImagePipeline.load(new OrtEngine(ort as unknown as OrtModule, decision.backend), opened.reader, {
+    // Graph capture replays the step networks' kernels from one recording (src/engine/graph-capture.ts); a graph
+    // onnxruntime refuses runs uncaptured, with the reason in the log.
+    const engine = new OrtEngine(ort as unknown as OrtModule, decision.backend, {
+      graphCapture: request.graphCapture ?? true,
+      log: (message) => emit({ type: 'log', level: 'INFO', message }),
+    });
+    const pipeline = await TextToImagePipeline.load(engine, opened.reader, {
       residency,
       onEvent: emit,
       // Stage A tiles when one activation would exceed what a shader can bind. onnxruntime-web requests the

@@ -76,6 +76,12 @@ export interface LoadOptions {
    */
   ortBuild?: OrtWebBuildPreference;
   /**
+   * WebGPU graph capture of the Stage C / Stage B step networks (one recorded command stream replayed per step;
+   * byte-identical images, e2e/webgpu-graph-capture). Ignored on WASM.
+   * @default true
+   */
+  graphCapture?: boolean;
+  /**
    * The safety checker that belongs to this model: a transformers.js image-classification folder
    * (config.json, preprocessor_config.json, onnx/model.onnx) at `${modelBase}${modelId}/`. Loaded on the first
    * generation that enables it, never otherwise. Without it, an installed model (`modelId`) whose manifest has
