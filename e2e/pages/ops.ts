@@ -10,6 +10,7 @@ import { serializeToMemory } from '../../src/onnx/serialize.ts';
 import { ModelContext } from '../../src/models/model-context.ts';
 import { multiHeadAttention, rEmbedding } from '../../src/models/cascade-blocks.ts';
 import { TorchGenerator } from '../../src/core/torch-generator.ts';
+import { quantizeBlockwise } from '../../src/weights/quantize.ts';
 
 export interface OpAccuracy {
   name: string;
@@ -39,6 +40,17 @@ const cases: Case[] = [
     name: 'Split into 6 (timestep mappers)', inputs: { x: [2, 288] },
     build: (g) => g.nodeN('Split', ['x', g.i64([32, 32, 48, 48, 64, 64])], { axis: -1 }, { outputs: 6 }).forEach((o, i) => g.output(o, i === 5 ? 'y' : `y${i}`, 'float32')),
   },
+  ...([4, 8] as const).map((bits): Case => ({
+    name: `MatMulNBits int${bits} + bias`, inputs: { x: [2, 54, 64] },
+    build: (g) => {
+      const [k, n] = [64, 96];
+      const q = quantizeBlockwise(new TorchGenerator(3).randn([n, k]), n, k, bits, 32);
+      g.weight('w_q', 'uint8', [n, k / 32, 32 * bits / 8], async () => q.packed);
+      g.weight('w_scales', 'float32', [n * (k / 32)], async () => new Uint8Array(q.scales.buffer));
+      const bias = g.f32(Array.from({ length: n }, (_, i) => Math.sin(i)), [n]);
+      g.output(g.node('MatMulNBits', ['x', 'w_q', 'w_scales', '', '', bias], { K: k, N: n, bits, block_size: 32 }, { domain: 'com.microsoft' }), 'y', 'float32');
+    },
+  })),
   { name: 'layernorm C=48', inputs: { x: [2, 54, 48] }, build: (g) => g.output(layerNormLastAxis(g, 'x', 48, 1e-6), 'y', 'float32') },
   { name: 'softmax', inputs: { x: [2, 4, 54, 62] }, build: (g) => g.output(g.node('Softmax', [g.node('Mul', ['x', g.f32([3], [])])], { axis: -1 }), 'y', 'float32') },
   { name: 'matmul 48x192', inputs: { x: [2, 54, 48], w: [48, 192] }, build: (g) => g.output(g.node('MatMul', ['x', 'w']), 'y', 'float32') },
