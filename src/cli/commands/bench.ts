@@ -1,6 +1,8 @@
 /**
  * `bench` (`npm run bench`): forward-pass timing and memory of the networks on onnxruntime-node (1 and 2
- * intra-op threads) and onnxruntime-web WASM (1 thread) in Node, printed as markdown tables. No asserts.
+ * intra-op threads), onnxruntime-web WASM (1 thread) in Node and onnxruntime-web WASM in headless Chromium (the
+ * app's worker set-up: its thread count and 1; scripts/bench-wasm-browser.ts), printed as markdown tables with
+ * the process CPU time per call beside the wall time (bench-report.ts). No asserts.
  *
  * Cases: the tiny demo model's Stage C/B/A, and every config of the shared bench folder (SOTE_BENCH_DIR,
  * default ../shared/bench: stage_c_medium, stage_b_medium, stage_a_full), all with random weights
@@ -19,7 +21,7 @@
  * bench to a few minutes on a 2-core machine: 1 warm-up, then as many runs (1–7) as fit in ~8 s. A run expected
  * to take over 10 s (first size: its first run; later sizes: the estimate from the previous size, scaled by
  * element count) is reported as one cold run; a size estimated over 30 s per run is skipped. The "runs" column
- * (warm-ups + timed runs) says what was done.
+ * (warm-ups + timed runs) says what was done. The browser rows take 1 warm-up + 3 runs (--full: 2 + 7).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
