@@ -68,7 +68,7 @@ const median = (xs: number[]) => {
 };
 
 function parseArgs(argv: string[]) {
-  const out = { only: ['stage_c_medium', 'stage_b_medium'], threads: 2, rounds: 5, calls: 2, models: [] as string[], sessionVariants: true };
+  const out = { only: ['stage_c_medium', 'stage_b_medium'], threads: 2, rounds: 5, calls: 2, models: [] as string[], sessionVariants: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
@@ -78,7 +78,7 @@ function parseArgs(argv: string[]) {
     else if (a === '--rounds') out.rounds = Number(v);
     else if (a === '--calls') out.calls = Number(v);
     else if (a === '--models') out.models = v.split(',');
-    else if (a === '--session-variants') out.sessionVariants = v !== 'no';
+    else if (a === '--session-variants') out.sessionVariants = v; // 'all', 'no' or indices into variants(), e.g. 1,3
     else throw new Error(`unknown option ${a}`);
   }
   return out;
@@ -112,7 +112,7 @@ for (const name of args.only) {
     feeds[input.name] = new ort.Tensor('float32', data, shape);
   }
   const all = variants(args.threads, dims);
-  const list: { name: string; options: Options; model: typeof compiled }[] = (args.sessionVariants ? all : all.slice(0, 1)).map((v) => ({ ...v, model: compiled }));
+  const list: { name: string; options: Options; model: typeof compiled }[] = (args.sessionVariants === 'all' ? all : all.filter((_, i) => i === 0 || args.sessionVariants.split(',').map(Number).includes(i))).map((v) => ({ ...v, model: compiled }));
   for (const m of args.models.filter((x) => x !== 'fp32')) {
     if (m === 'fp32-grn') {
       const grn = buildModel(c.model, { conditionInputs: c.model.kind === 'stage_c' });
