@@ -47,9 +47,10 @@ function channelwiseMlp(ctx: ModelContext, x: string, prefix: string, cIn: numbe
   let y = ctx.linear(x, `${prefix}.channelwise.0`, cIn, hidden, true, [hidden, cIn], { activation: 'gelu' });
   y = globalResponseNormScale(ctx, y, `${prefix}.channelwise.2`, hidden);
   const out = `${prefix}.channelwise.4`;
+  // The weight is read last, so the layer's own read of it right after is served from ModelContext.read's cache.
   const bias = ctx.derived(`${out}.bias_grn_folded`, [c], [
-    [`${out}.bias`, [c]], [`${out}.weight`, [c, hidden]], [`${prefix}.channelwise.2.beta`, [1, 1, 1, hidden]],
-  ], (b4, w4, beta) => foldBiasThrough(ctx, b4, w4, beta, c, hidden));
+    [`${out}.bias`, [c]], [`${prefix}.channelwise.2.beta`, [1, 1, 1, hidden]], [`${out}.weight`, [c, hidden]],
+  ], (b4, beta, w4) => foldBiasThrough(ctx, b4, w4, beta, c, hidden));
   y = ctx.linearFrom(y, out, { name: `${out}.weight`, shape: [c, hidden] }, { initializer: bias }, hidden, c, { outShapeOf: shapeOf });
   return ctx.g.node('Add', [y, residual]);
 }
@@ -220,8 +221,8 @@ export function attnBlock(
   const v = ctx.linearFrom(keys, `${attn}.v`, { ...inW, rowOffset: 2 * c }, undefined, c, c);
   const attended = multiHeadAttention(ctx, q, k, v, c, nhead, fused, 1);
   const out = `${attn}.out_proj`;
-  const outBias = ctx.derived(`${out}.bias_v_folded`, [c], [[`${out}.bias`, [c]], [`${out}.weight`, [c, c]], [inB.name, inB.shape]],
-    (bo, wo, bIn) => foldBiasThrough(ctx, bo, wo, bIn.subarray(2 * c, 3 * c), c, c));
+  const outBias = ctx.derived(`${out}.bias_v_folded`, [c], [[`${out}.bias`, [c]], [inB.name, inB.shape], [`${out}.weight`, [c, c]]],
+    (bo, bIn, wo) => foldBiasThrough(ctx, bo, wo, bIn.subarray(2 * c, 3 * c), c, c));
   const y = ctx.linearFrom(attended, out, { name: `${out}.weight`, shape: [c, c] }, { initializer: outBias }, c, c, { outShapeOf: normed });
   return g.node('Add', [x, y]);
 }
