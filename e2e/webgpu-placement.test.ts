@@ -19,23 +19,12 @@ import type { GpuGraphsApi, DimSizes, GraphReport } from './pages/gpu-graphs-api
 const NETWORK_DIMS: DimSizes = { B: 2, h: 16, w: 16, S: 77, L: 77, he: 4, we: 4, H: 8, W: 8, vocab: 514 };
 const WEIGHTLESS_DIMS: DimSizes = { B: 1, B2: 2, C: 16, H: 16, W: 16, W0: 8, W1: 8, RC: 6, P: 32, D: 8 };
 
-/**
- * The one known exception, left for issue 10: Stage B's resize-to-skip (cascade-unet.ts resizeLike, one per up
- * level) takes its sizes from Shape(skip); with the WebGPU EP's NHWC layout onnxruntime permutes them with a Gather
- * it inserts itself ("Gather (Gather…)"), which it places on the CPU. Shape data only (no tensor copy: the
- * transfer asserts below still hold), but it is a CPU node. Anything else, or more of them, fails.
- */
-const KNOWN_CPU_NODES: Record<string, { pattern: RegExp; max: number }> = {
-  'stage_b step': { pattern: /^Gather \(Gather(_token_\d+)?\)$/, max: 3 },
-};
-
+/** Graphs with a CPU-placed node, each with its nodes (no exceptions: Stage B's resize-to-skip Gathers are gone). */
 function describeCpuNodes(reports: GraphReport[]): string {
   return reports
     .map((r) => {
       const nodes = r.placement.filter((p) => p.ep === 'CPUExecutionProvider').flatMap((p) => p.detail);
-      const known = KNOWN_CPU_NODES[r.graph];
-      const unexpected = known && nodes.length <= known.max ? nodes.filter((n) => !known.pattern.test(n)) : nodes;
-      return unexpected.length ? `${r.graph}: ${nodes.join(', ')}` : '';
+      return nodes.length ? `${r.graph}: ${nodes.join(', ')}` : '';
     })
     .filter(Boolean)
     .join('\n');

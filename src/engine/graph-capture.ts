@@ -25,7 +25,7 @@
  * next run() or release() of this session (the step loop consumes ε within its step). Disposing them is a no-op.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import type { EngineSession } from './ort-engine.ts';
+import type { EngineSession } from './engine-session.ts';
 import { align4, downloadBuffer, STORAGE_COPY, type CaptureGpuBuffer, type CaptureGpuDevice } from './graph-capture-gpu.ts';
 
 export type { CaptureGpuBuffer, CaptureGpuDevice } from './graph-capture-gpu.ts';

@@ -8,7 +8,9 @@
  * final image (plus optional previews).
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { EngineSession } from './engine-session.ts';
 import type { HostTensor } from './tensor.ts';
+export type { EngineSession } from './engine-session.ts';
 import { openCapturedSession, plainSession, type CaptureGpuBuffer, type CaptureGpuDevice, type GpuTensorOptions } from './graph-capture.ts';
 
 export type Backend = 'node' | 'wasm' | 'webgpu';
@@ -23,15 +25,6 @@ export interface OrtModule {
 export interface SessionSource {
   model: Uint8Array | string;
   externalData: { path: string; data: Uint8Array | Blob | string }[];
-}
-
-export interface EngineSession {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  /** True while runs replay a captured graph (graph-capture.ts): outputs are then valid until the next run. */
-  readonly captured?: boolean;
-  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
-  release(): Promise<void>;
 }
 
 export interface EngineOptions {
