@@ -121,7 +121,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
   let workerBytes: number | undefined;
   let measuring = true;
   try {
-    browser = await launchBrowser({ userDataDir: profile, args: ['--enable-blink-features=ForceEagerMeasureMemory'] });
+    browser = await launchBrowser({ userDataDir: profile, args: ctx.measureWorkers ? ['--enable-blink-features=ForceEagerMeasureMemory'] : [] });
     result.chromium = `Chromium ${browser.context.browser()?.version() ?? ''}`.trim();
     const page = browser.page;
     const rss = () => rssBytes(processTree(pidsWithArg(profile)));
@@ -133,6 +133,9 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
     // Workers have no performance.memory; the page can measure them (cross-origin isolated, and answered without
     // waiting for a GC with the ForceEagerMeasureMemory flag): the generator worker and onnxruntime-web's thread
     // pool workers. A busy worker answers late, so one measurement runs at a time, beside the 1 s sampling.
+    // Opt-in (--measure-workers): a measurement issued while onnxruntime-web's JSPI build creates a session never
+    // resolves, and with this polling on both full-size runs of 2026-12-06 stalled in a Stage C session creation
+    // (worker at 0 % CPU for 9 and 23 min) that completes in 10-12 s without it.
     const measureWorkers = async () => {
       while (measuring) {
         workerBytes = await page.evaluate(WORKER_MEMORY).catch(() => undefined) as number | undefined;
@@ -155,7 +158,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       return { ...(phase ? { phase } : {}), ...(heap ? { heap } : {}) };
     }, 1000, (name) => ctx.log(`  ${part}: ${name} (browser RSS ${(rss() / 2 ** 30).toFixed(2)} GiB, workers ${((workerBytes ?? 0) / 2 ** 30).toFixed(2)} GiB)`));
     sampler.start();
-    void measureWorkers();
+    if (ctx.measureWorkers) void measureWorkers();
     sampler.setPhase('page load');
     const descriptorUrl = ctx.descriptorUrl;
     await page.goto(`${ctx.appOrigin}/?hub=${encodeURIComponent(ctx.hub.origin)}&model=${encodeURIComponent(descriptorUrl)}`);

@@ -21,6 +21,8 @@ export interface ScaleContext {
   stageCCut: { done: boolean };
   appOrigin: string;
   webgpuGenerate: boolean;
+  /** Poll the workers' memory (measureUserAgentSpecificMemory) during the part: see scale-browser.ts. */
+  measureWorkers: boolean;
   log: (line: string) => void;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate]`
+ * `npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers]`
  *
  * The scale benchmark (not part of npm test): the fixture of `npm run fixture:full` (any --scale) through the
  * whole user path, measured. The fixture's hub folder is served by the store e2e's local hub server
@@ -18,7 +18,8 @@
  *   the second step of each stage is the warm step; FLOPs are estimated from the networks' specs.
  *
  * Phases: sampled once a second (summed VmRSS and summed PSS of the browser's processes from /proc, each process
- * once; the page's workers' memory incl. the wasm heap from performance.measureUserAgentSpecificMemory), named
+ * once; with --measure-workers also the page's workers' memory incl. the wasm heap from
+ * performance.measureUserAgentSpecificMemory — off by default, see scale-browser.ts), named
  * from the Models panel's progress text and the request's log lines.
  */
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -37,10 +38,10 @@ import { runNodePart } from './scale-node.ts';
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      fixture: { type: 'string' }, out: { type: 'string' }, parts: { type: 'string' }, 'webgpu-generate': { type: 'boolean' },
+      fixture: { type: 'string' }, out: { type: 'string' }, parts: { type: 'string' }, 'webgpu-generate': { type: 'boolean' }, 'measure-workers': { type: 'boolean' },
     },
   });
-  if (!values.fixture || !values.out) throw new Error('usage: npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate]');
+  if (!values.fixture || !values.out) throw new Error('usage: npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers]');
   const fixtureDir = resolve(values.fixture);
   const parts = (values.parts ?? PART_NAMES.join(',')).split(',').map((p) => p.trim()) as PartName[];
   for (const p of parts) if (!PART_NAMES.includes(p)) throw new Error(`unknown part ${p} (parts: ${PART_NAMES.join(', ')})`);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
       server = await preview({ configFile, root: REPO_ROOT, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     }
     const appOrigin = server ? `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}` : '';
-    const ctx: ScaleContext = { fixtureDir, descriptor: rawDescriptor, descriptorUrl: `${hub.origin}/${descriptorName}`, hub, stageCCut, appOrigin, webgpuGenerate: values['webgpu-generate'] ?? false, log };
+    const ctx: ScaleContext = { fixtureDir, descriptor: rawDescriptor, descriptorUrl: `${hub.origin}/${descriptorName}`, hub, stageCCut, appOrigin, webgpuGenerate: values['webgpu-generate'] ?? false, measureWorkers: values['measure-workers'] ?? false, log };
     for (const part of parts) {
       log(`part ${part}…`);
       hub.resetCounters();
