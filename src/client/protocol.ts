@@ -83,7 +83,8 @@ export interface LoadOptions {
   graphCapture?: boolean;
   /**
    * The safety checker that belongs to this model: a transformers.js image-classification folder
-   * (config.json, preprocessor_config.json, onnx/model.onnx) at `${modelBase}${modelId}/`. Loaded on the first
+   * (config.json, preprocessor_config.json, onnx/model.onnx and its external data files) at
+   * `${modelBase}${modelId}/`. Loaded on the first
    * generation that enables it, never otherwise. Without it, an installed model (`modelId`) whose manifest has
    * a `safetyChecker` uses that one, served from IndexedDB (src/store/safety-files.ts).
    */

@@ -14,7 +14,9 @@
  *   the import, so our engine keeps resolving the .wasm that Vite emits next to the bundle and the page never
  *   talks to a CDN. Sessions the pipeline creates are checked to come from our InferenceSession.
  * - No hub access: files come from `modelBase` as `<modelBase><modelId>/{config.json, preprocessor_config.json,
- *   onnx/model.onnx}`, through `fetch` if given (the model store can serve its cached copies that way).
+ *   onnx/model.onnx[, onnx/model.onnx_data[_N]…]}` (converted checkers keep their weights in external data files,
+ *   counted in config.json's transformers.js_config), through `fetch` if given (the model store serves its cached
+ *   copies that way).
  *   A directory or same-origin path is a transformers.js "local" path (allowRemoteModels = false). An absolute
  *   http(s) URL must instead be the "remote host" (remoteHost = modelBase, remotePathTemplate = '{model}/',
  *   allowLocalModels = false): transformers.js 4.3.1 decides whether optional files such as
