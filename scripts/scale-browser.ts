@@ -134,8 +134,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
     // waiting for a GC with the ForceEagerMeasureMemory flag): the generator worker and onnxruntime-web's thread
     // pool workers. A busy worker answers late, so one measurement runs at a time, beside the 1 s sampling.
     // Opt-in (--measure-workers): a measurement issued while onnxruntime-web's JSPI build creates a session never
-    // resolves, and with this polling on both full-size runs of 2026-12-06 stalled in a Stage C session creation
-    // (worker at 0 % CPU for 9 and 23 min) that completes in 10-12 s without it.
+    // resolves. (Session creations also stalled at full size without this polling — README "At full size".)
     const measureWorkers = async () => {
       while (measuring) {
         workerBytes = await page.evaluate(WORKER_MEMORY).catch(() => undefined) as number | undefined;
