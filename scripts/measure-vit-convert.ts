@@ -54,7 +54,7 @@ interface Peak {
 }
 
 function sample(userDataDir: string): Peak {
-  const byType = rssByType([...new Set(processTree(pidsWithArg(userDataDir)))]);
+  const byType = rssByType(processTree(pidsWithArg(userDataDir)));
   return { total: Object.values(byType).reduce((a, b) => a + b, 0), renderer: byType.renderer ?? 0, byType };
 }
 

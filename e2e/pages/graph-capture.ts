@@ -12,17 +12,9 @@ import { urlPackageReader } from '../../src/pipeline/package-reader.ts';
 import { buildDdpmStepGraph, compileWeightless } from '../../src/models/pipeline-graphs.ts';
 import { buildInsertAxis1Graph } from '../../src/models/tile-graphs.ts';
 
-export interface StepCounters {
-  stage: string;
-  step: number;
-  dispatches: number;
-  computePasses: number;
-  bufferCopies: number;
-  submits: number;
-  uploadBytes: number;
-  uniformBytes: number;
-  readbackBytes: number;
-}
+/** One step's counters (the per-step subset of GpuCounters) tagged with its stage and step. */
+export type StepCounters = { stage: string; step: number } & Pick<GpuCounters,
+  'dispatches' | 'computePasses' | 'bufferCopies' | 'submits' | 'uploadBytes' | 'uniformBytes' | 'readbackBytes'>;
 
 export interface CaptureRunResult {
   /** Per generation: the RGB bytes of every image, concatenated, base64. */
