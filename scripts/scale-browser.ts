@@ -28,11 +28,56 @@ function generatePhase(message: string | undefined, prefix: string): string | un
 }
 
 /** Phase name for the Models panel's "Test on this device" progress text (src/ui/model-check-view.ts). */
-function checkPhase(text: string | undefined): string | undefined {
-  const loading = /^loading (.+)…$/.exec(text ?? '');
-  if (loading) return loading[1] === 'the model' ? 'check: model load' : `check: session ${loading[1]}`;
-  if (/^decoding the test latent/.test(text ?? '')) return 'check: Stage A decode (256×256 test latent)';
+function checkPhase(text: string | undefined, prefix: string): string | undefined {
+  const loading = /^loading (.+?)…/.exec(text ?? '');
+  const p = prefix || 'check: ';
+  if (loading) return loading[1] === 'the model' ? `${p}model load` : `${p}session ${loading[1]}`;
+  if (/^decoding the test latent/.test(text ?? '')) return `${p}Stage A decode (256×256 test latent)`;
   return undefined;
+}
+
+/** How long a request or check may show no change at all before the part counts it as stalled. */
+const STALL_MS = 20 * 60_000;
+
+/**
+ * `work`, unless `progress` (a description of what the page shows) stays the same for STALL_MS: then a stall
+ * error naming the last thing shown. A step of the 3.6B network at 256×256 on WASM takes about a minute, a
+ * session creation from IndexedDB under half a minute, so 20 minutes without change is a hang, not a slow phase.
+ */
+async function untilStalled<T>(work: Promise<T>, progress: () => Promise<unknown>): Promise<T> {
+  let last: unknown;
+  let changedAt = Date.now();
+  let done = false;
+  const watch = (async () => {
+    while (!done) {
+      await new Promise((ok) => setTimeout(ok, 5000));
+      if (done) break;
+      const now = await progress().catch(() => last);
+      if (now !== last) {
+        last = now;
+        changedAt = Date.now();
+      } else if (Date.now() - changedAt > STALL_MS) {
+        throw new Error(`stalled: nothing changed for ${STALL_MS / 60_000} min; last shown: ${String(last)}`);
+      }
+    }
+    return undefined as never;
+  })();
+  try {
+    return await Promise.race([work, watch]);
+  } finally {
+    done = true;
+  }
+}
+
+/** The Models panel's "Test on this device" for a model: its result line and whether it ended ok and finite. */
+async function runCheck(page: Page, modelKey: string, label = ''): Promise<{ ok: boolean; line: string }> {
+  await page.locator(`[data-model="${modelKey}"] button.check`).click();
+  const out = page.locator(`[data-model="${modelKey}"] .check-result`);
+  await untilStalled(page.waitForSelector(`[data-model="${modelKey}"] .check-result[data-done]`, { timeout: 6 * HOUR, polling: 1000 } as never),
+    async () => `${label}${(await out.textContent().catch(() => '')) ?? ''}`);
+  const line = (await out.textContent()) ?? '';
+  const done = await out.getAttribute('data-done');
+  return { ok: done === 'ok' && / finite \(/.test(line), line };
 }
 
 interface GenerateSummary {
@@ -149,7 +194,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
         log: window.__scaleLog?.at(-1)?.message,
         check: document.querySelector('.check-result:not([data-done])')?.textContent ?? undefined,
       })`).catch(() => undefined) as { stage?: string; overall?: string; log?: string; check?: string } | undefined;
-      const phase = mode === 'install' ? installPhase(probe?.stage) : mode === 'check' ? checkPhase(probe?.check) : generatePhase(probe?.log, prefix);
+      const phase = mode === 'install' ? installPhase(probe?.stage) : mode === 'check' ? checkPhase(probe?.check, prefix) : generatePhase(probe?.log, prefix);
       if (Date.now() - lastStatus > 30_000) {
         lastStatus = Date.now();
         ctx.log(`  ${part}: … ${mode === 'install' ? `${probe?.overall ?? ''} ${probe?.stage ?? ''}` : (mode === 'check' ? probe?.check : probe?.log) ?? ''}`);
@@ -186,19 +231,15 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       notes.push('WebGPU (SwiftShader, ~0.5 GFLOP/s, too slow for the 3.6B/1.5B steps): every network loaded on the adapter and one Stage A decode of a 256×256 test latent, through the Models panel\'s "Test on this device" (--webgpu-generate runs a whole image instead)');
       mode = 'check';
       sampler.setPhase('check: start');
-      await page.locator(`[data-model="${modelKey}"] button.check`).click();
-      await page.waitForSelector(`[data-model="${modelKey}"] .check-result[data-done]`, { timeout: 6 * HOUR, polling: 1000 } as never);
-      const out = page.locator(`[data-model="${modelKey}"] .check-result`);
-      const line = (await out.textContent()) ?? '';
-      const done = await out.getAttribute('data-done');
-      notes.push(`check: ${line}`);
-      result.ok = done === 'ok' && / finite \(/.test(line);
+      const check = await runCheck(page, modelKey);
+      notes.push(`check: ${check.line}`);
+      result.ok = check.ok;
       result.finite = result.ok;
       return result;
     }
     mode = 'generate';
     sampler.setPhase('generate: start');
-    const first = await generate(page);
+    const first = await untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
     const okFirst = first.ok && first.distinct > 16;
     notes.push(first.ok ? `image: ${first.distinct} distinct 8-bit values` : `generation: ${first.error}`);
     result.finite = okFirst;
@@ -214,7 +255,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       await page.locator(`select[name=model] option[value="${modelKey}"]`).waitFor({ state: 'attached', timeout: 120_000 });
       await page.selectOption('select[name=model]', modelKey);
       await page.selectOption('select[name=backend]', backend);
-      const second = await generate(page);
+      const second = await untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
       const reloadFetched = ctx.hub.totalBytesServed();
       notes.push(`after reload: ${reloadFetched} B fetched from the hub; ${second.ok ? `image: ${second.distinct} distinct values` : `generation: ${second.error}`}`);
       const t0 = Date.parse(second.logs[0]?.timestamp ?? '');
@@ -226,6 +267,24 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       if (ready) notes.push(`after reload: Stage C sampling from ${((Date.parse(ready.timestamp) - reloadStarted) / 1000).toFixed(1)} s after the page load began (text encoder done, Stage C session created from IndexedDB)`);
       result.finite = result.finite && second.ok && second.distinct > 16;
       result.ok = okFirst && second.ok && reloadFetched === 0;
+      let checksOk = 0;
+      mode = 'check';
+      for (let i = 1; i <= ctx.reloadChecks; i++) {
+        prefix = `reload check ${i}: `;
+        sampler.setPhase(`reload check ${i}: page load`);
+        await page.goto(`${ctx.appOrigin}/`);
+        await page.locator(`select[name=model] option[value="${modelKey}"]`).waitFor({ state: 'attached', timeout: 120_000 });
+        await page.selectOption('select[name=backend]', backend);
+        const check = await runCheck(page, modelKey, `reload check ${i}: `);
+        ctx.log(`  ${part}: reload check ${i}/${ctx.reloadChecks}: ${check.ok ? 'ok' : 'FAILED'}: ${check.line}`);
+        notes.push(`reload check ${i}: ${check.line}`);
+        if (!check.ok) break;
+        checksOk++;
+      }
+      if (ctx.reloadChecks) {
+        notes.push(`reload checks: ${checksOk} of ${ctx.reloadChecks} loaded every network from IndexedDB and decoded a finite test latent (${ctx.hub.totalBytesServed()} B fetched from the hub)`);
+        result.ok = result.ok && checksOk === ctx.reloadChecks && ctx.hub.totalBytesServed() === 0;
+      }
     } else {
       result.ok = okFirst;
     }

@@ -23,6 +23,11 @@ export interface ScaleContext {
   webgpuGenerate: boolean;
   /** Poll the workers' memory (measureUserAgentSpecificMemory) during the part: see scale-browser.ts. */
   measureWorkers: boolean;
+  /**
+   * wasm-int4: after the reload generation, this many more offline reloads, each loading every network from
+   * IndexedDB through "Test on this device" (how often a load from the store completes; 0 = none).
+   */
+  reloadChecks: number;
   log: (line: string) => void;
 }
 

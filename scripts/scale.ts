@@ -1,5 +1,6 @@
 /**
- * `npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers]`
+ * `npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers]
+ *  [--reload-checks N]`
  *
  * The scale benchmark (not part of npm test): the fixture of `npm run fixture:full` (any --scale) through the
  * whole user path, measured. The fixture's hub folder is served by the store e2e's local hub server
@@ -10,6 +11,8 @@
  * - wasm-int4: install from the descriptor URL through the Models panel (int4); the hub drops the Stage C
  *   connection once, about halfway; generate 256×256 with 4 + 4 steps through window.sote.subscribe on WASM;
  *   then reload offline and generate again from the stored package ('reload' = page load to generating).
+ *   With --reload-checks N, N more offline reloads follow, each loading every network from IndexedDB and
+ *   decoding a test latent ("Test on this device"): how reliably, and how fast, a stored model loads.
  * - webgpu-int8: the same install (int8) with the WebGPU backend; then the Models panel's "Test on this device":
  *   every network's session created on the (software) adapter and one 256×256 test latent decoded through
  *   Stage A (SwiftShader does about 0.5 GFLOP/s: the 3.6B steps would take hours). With --webgpu-generate a
@@ -39,9 +42,12 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       fixture: { type: 'string' }, out: { type: 'string' }, parts: { type: 'string' }, 'webgpu-generate': { type: 'boolean' }, 'measure-workers': { type: 'boolean' },
+      'reload-checks': { type: 'string' },
     },
   });
-  if (!values.fixture || !values.out) throw new Error('usage: npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers]');
+  if (!values.fixture || !values.out) throw new Error('usage: npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers] [--reload-checks N]');
+  const reloadChecks = Number(values['reload-checks'] ?? 0);
+  if (!Number.isInteger(reloadChecks) || reloadChecks < 0) throw new Error(`--reload-checks takes a whole number ≥ 0, not ${values['reload-checks']}`);
   const fixtureDir = resolve(values.fixture);
   const parts = (values.parts ?? PART_NAMES.join(',')).split(',').map((p) => p.trim()) as PartName[];
   for (const p of parts) if (!PART_NAMES.includes(p)) throw new Error(`unknown part ${p} (parts: ${PART_NAMES.join(', ')})`);
@@ -87,7 +93,7 @@ async function main(): Promise<void> {
       server = await preview({ configFile, root: REPO_ROOT, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     }
     const appOrigin = server ? `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}` : '';
-    const ctx: ScaleContext = { fixtureDir, descriptor: rawDescriptor, descriptorUrl: `${hub.origin}/${descriptorName}`, hub, stageCCut, appOrigin, webgpuGenerate: values['webgpu-generate'] ?? false, measureWorkers: values['measure-workers'] ?? false, log };
+    const ctx: ScaleContext = { fixtureDir, descriptor: rawDescriptor, descriptorUrl: `${hub.origin}/${descriptorName}`, hub, stageCCut, appOrigin, webgpuGenerate: values['webgpu-generate'] ?? false, measureWorkers: values['measure-workers'] ?? false, reloadChecks, log };
     for (const part of parts) {
       log(`part ${part}…`);
       hub.resetCounters();

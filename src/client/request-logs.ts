@@ -42,6 +42,7 @@ export function eventLogLine(e: WorkerEvent): RequestLog | undefined {
     case 'backend':
     case 'preview':
     case 'session-start':
+    case 'session-progress':
       return undefined;
   }
 }

@@ -12,6 +12,7 @@ import type { EngineSession } from './engine-session.ts';
 import type { HostTensor } from './tensor.ts';
 export type { EngineSession } from './engine-session.ts';
 import { openCapturedSession, plainSession, type CaptureGpuBuffer, type CaptureGpuDevice, type GpuTensorOptions } from './graph-capture.ts';
+import { watchBlob, type BlobReadWatch } from './watched-blob.ts';
 
 export type Backend = 'node' | 'wasm' | 'webgpu';
 
@@ -35,6 +36,11 @@ export interface EngineOptions {
   graphCapture?: boolean;
   /** Where the engine reports such decisions (default console.warn). */
   log?: (message: string) => void;
+  /**
+   * Deadline and reopenings for reads of external-data Blobs (watched-blob.ts); default 60 s and 3. A read that
+   * delivers nothing for `stallMs` is reopened; one that keeps stalling fails the session instead of hanging it.
+   */
+  blobReads?: Pick<BlobReadWatch, 'stallMs' | 'reopenLimit'>;
 }
 
 export interface SessionRequest {
@@ -45,7 +51,11 @@ export interface SessionRequest {
   perStep?: boolean;
   /** Names the session in log lines. */
   label?: string;
+  /** Called with the byte count of each piece of external data read from a Blob (progress of a long load). */
+  onBytes?: (bytes: number) => void;
 }
+
+const DEFAULT_BLOB_READS = { stallMs: 60_000, reopenLimit: 3 };
 
 /** The parts of onnxruntime-web's module graph capture needs beyond OrtModule. */
 interface OrtWebGpuParts {
@@ -70,18 +80,26 @@ export class OrtEngine {
   }
 
   async createSession(source: SessionSource, request: SessionRequest = {}): Promise<EngineSession> {
+    const label = request.label ?? 'session';
+    const log = this.options.log ?? ((m: string) => console.warn(m));
+    const watch: BlobReadWatch = {
+      ...DEFAULT_BLOB_READS,
+      ...this.options.blobReads,
+      onBytes: request.onBytes,
+      onStall: (s) => log(`${label}: a stored-data read delivered nothing for ${((this.options.blobReads?.stallMs ?? DEFAULT_BLOB_READS.stallMs) / 1000).toFixed(0)} s at byte ${s.offset} of ${s.size}; reopened it (attempt ${s.attempt})`),
+    };
+    const externalData = source.externalData.map((f) => (f.data instanceof Blob ? { path: f.path, data: watchBlob(f.data, watch) } : f));
     const open = (capture: boolean) => {
       const ep = this.backend === 'node' ? 'cpu' : this.backend;
       return this.ort.InferenceSession.create(source.model, {
         // onnxruntime-web passes enableGraphCapture on to the WebGPU EP only when the EP is given as an object.
         executionProviders: [capture ? { name: ep } : ep],
-        externalData: source.externalData,
+        externalData,
         graphOptimizationLevel: 'all',
         ...(this.backend === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
         ...(capture ? { enableGraphCapture: true } : {}),
       });
     };
-    const label = request.label ?? 'session';
     if (!request.perStep || !this.capturesPerStep || this.#captureRefused.has(label)) {
       return plainSession(await open(false));
     }
@@ -96,7 +114,7 @@ export class OrtEngine {
         return device as CaptureGpuDevice;
       },
       fromGpuBuffer: (buffer, options) => fromGpuBuffer.call(web.Tensor, buffer, options),
-      log: this.options.log ?? ((m) => console.warn(m)),
+      log,
       refused: () => this.#captureRefused.add(label),
       label,
     });

@@ -147,7 +147,18 @@ export class TextToImagePipeline {
     const graph = await this.reader.file(c.graph.path);
     const model = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
     // The step networks run once per step with the same shapes: the engine may capture them (graph-capture.ts).
-    const session = await this.engine.createSession({ model, externalData }, { perStep: id === 'stage_c' || id === 'stage_b', label: id });
+    const totalBytes = c.chunks.reduce((sum, f) => sum + f.bytes, 0);
+    let loadedBytes = 0;
+    let shownAt = started;
+    const onBytes = (n: number) => {
+      loadedBytes += n;
+      const now = performance.now();
+      if (now - shownAt < 500) return;
+      shownAt = now;
+      emit?.({ type: 'session-progress', component: kind, loadedBytes, totalBytes });
+    };
+    const session = await this.engine.createSession({ model, externalData }, { perStep: id === 'stage_c' || id === 'stage_b', label: id, onBytes });
+    if (totalBytes > 0) emit?.({ type: 'session-progress', component: kind, loadedBytes, totalBytes });
     const ms = performance.now() - started;
     emit?.({ type: 'session', component: kind, ms });
     this.sessions.set(id, session);

@@ -25,6 +25,8 @@ describe('Test on this device: the row text', () => {
   });
   it('progress names the network being loaded and the decode; other events change nothing', () => {
     expect(checkProgressText({ type: 'session-start', component: 'stage_c' })).toBe('loading Stage C…');
+    expect(checkProgressText({ type: 'session-progress', component: 'stage_b', loadedBytes: 3 * 2 ** 29, totalBytes: 2 ** 31 }))
+      .toMatch(/^loading Stage B… 1\.5\d* GiB of 2(\.0+)? GiB$/);
     expect(checkProgressText({ type: 'stage-start', stage: 'vqgan' })).toBe('decoding the test latent through Stage A…');
     expect(checkProgressText({ type: 'model-loading', url: 'x' })).toBe('loading the model…');
     expect(checkProgressText({ type: 'stage-start', stage: 'prior' })).toBeUndefined();

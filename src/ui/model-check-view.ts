@@ -4,6 +4,7 @@
  * residency, per-network session time, decode) or the failure. `data-done` is set ('ok' | 'failed') when it ends.
  */
 import type { ModelCheckResult, WorkerEvent } from '../client/protocol.ts';
+import { formatBytes } from '../core/format-bytes.ts';
 import { h } from './dom.ts';
 
 const NETWORK_LABELS: Record<ModelCheckResult['sessions'][number]['component'], string> = {
@@ -25,6 +26,8 @@ export function checkProgressText(e: WorkerEvent): string | undefined {
       return 'loading the model…';
     case 'session-start':
       return `loading ${NETWORK_LABELS[e.component]}…`;
+    case 'session-progress':
+      return `loading ${NETWORK_LABELS[e.component]}… ${formatBytes(Math.min(e.loadedBytes, e.totalBytes))} of ${formatBytes(e.totalBytes)}`;
     case 'stage-start':
       return e.stage === 'vqgan' ? 'decoding the test latent through Stage A…' : undefined;
     default:
