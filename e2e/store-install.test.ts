@@ -284,6 +284,16 @@ describe('model store (IndexedDB) with a local hub', () => {
     expect(off.safetyEvents).toEqual([{ type: 'safety-disabled', images: 1 }]);
     expect(off.storeReads).toEqual([]);
     expect(off.timings!.safety_checker).toBeUndefined();
+    // The JSPI build read every network's stored Blobs through the watched streams (src/engine/watched-blob.ts),
+    // slice by slice (the asyncify build reads them with Blob.arrayBuffer(), unwatched, and reports 0 bytes).
+    // Not quite all bytes: onnxruntime never reads the initializers its graph optimizations removed (here
+    // 0.5–0.9 % of Stage B's and Stage A's).
+    expect(off.ortBuild).toBe('jspi');
+    expect(off.sessionReads.map((r) => r.component).sort()).toEqual(['clip_text', 'stage_a', 'stage_b', 'stage_c']);
+    for (const r of off.sessionReads) {
+      expect(r.loadedBytes, r.component).toBeLessThanOrEqual(r.totalBytes);
+      expect(r.loadedBytes, r.component).toBeGreaterThan(0.95 * r.totalBytes);
+    }
 
     expect(on.error).toBeUndefined();
     expect(on).toMatchObject({ ok: true, hasNsfwConcepts: [true], image: { width: 256, height: 256, allZero: true } });

@@ -133,6 +133,10 @@ export interface WorkerRunSummary {
   safetyEvents: SafetyEvent[];
   /** The worker's DEBUG lines for safety checker files served from the model store. */
   storeReads: string[];
+  /** The onnxruntime-web build the worker loaded the model with. */
+  ortBuild?: string;
+  /** Per network session created by load() or this run: the last bytes-read report (watched Blob reads). */
+  sessionReads: { component: string; loadedBytes: number; totalBytes: number }[];
 }
 
 /**
@@ -144,11 +148,14 @@ async function generateInWorker(modelId: string, runs: boolean[]): Promise<Worke
   const client = connectGenerator(worker);
   const out: WorkerRunSummary[] = [];
   let first: Uint8Array | undefined;
+  const reads = (events: WorkerEvent[]) => [...new Map(events.flatMap((e) => (e.type === 'session-progress' ? [[e.component, e] as const] : []))).values()]
+    .map(({ component, loadedBytes, totalBytes }) => ({ component, loadedBytes, totalBytes }));
   try {
-    await client.load({ modelId, backend: 'wasm' });
+    const loadEvents: WorkerEvent[] = [];
+    const loaded = await client.load({ modelId, backend: 'wasm' }, withEvents((e) => void loadEvents.push(e)));
     for (const enableSafetyChecker of runs) {
-      const events: WorkerEvent[] = [];
-      const summary: WorkerRunSummary = { enableSafetyChecker, ok: false, safetyEvents: [], storeReads: [] };
+      const events: WorkerEvent[] = [...loadEvents.splice(0)];
+      const summary: WorkerRunSummary = { enableSafetyChecker, ok: false, safetyEvents: [], storeReads: [], ortBuild: loaded.ortBuild, sessionReads: [] };
       try {
         const r = await client.generate({ prompt: 'a tiny test', width: 256, height: 256, seed: 7, stageC: { steps: 2, cfg: 4 }, stageB: { steps: 2, cfg: 1.1 }, enableSafetyChecker },
           withEvents((e) => { if (e.type !== 'preview' && e.type !== 'step') events.push(e); }));
@@ -180,6 +187,7 @@ async function generateInWorker(modelId: string, runs: boolean[]): Promise<Worke
       }
       summary.safetyEvents = events.filter((e): e is SafetyEvent => e.type.startsWith('safety-'));
       summary.storeReads = events.flatMap((e) => (e.type === 'log' && e.level === 'DEBUG' && e.message.includes('from the model store') ? [e.message] : []));
+      summary.sessionReads = reads(events);
       out.push(summary);
     }
     return out;
