@@ -84,7 +84,12 @@ interface GenerateSummary {
   ok: boolean;
   error?: string;
   distinct: number;
-  logs: { message: string; timestamp: string }[];
+  logs: { message: string; timestamp: string; level?: string }[];
+}
+
+/** The request's WARN/ERROR log lines (a stalled stored-data read that was reopened, …), for the part's notes. */
+function warnings(r: GenerateSummary, prefix: string): string[] {
+  return r.logs.filter((l) => l.level === 'WARN' || l.level === 'ERROR').map((l) => `${prefix}${l.level}: ${l.message}`);
 }
 
 /**
@@ -105,7 +110,7 @@ async function generate(page: Page): Promise<GenerateSummary> {
             const key = l.timestamp + ' ' + l.message;
             if (seen.has(key)) continue;
             seen.add(key);
-            w.__scaleLog.push({ message: l.message, timestamp: l.timestamp });
+            w.__scaleLog.push({ message: l.message, timestamp: l.timestamp, level: l.level });
           }
         },
       });
@@ -241,7 +246,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
     sampler.setPhase('generate: start');
     const first = await untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
     const okFirst = first.ok && first.distinct > 16;
-    notes.push(first.ok ? `image: ${first.distinct} distinct 8-bit values` : `generation: ${first.error}`);
+    notes.push(first.ok ? `image: ${first.distinct} distinct 8-bit values` : `generation: ${first.error}`, ...warnings(first, ''));
     result.finite = okFirst;
 
     if (part === 'wasm-int4') {
@@ -257,7 +262,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       await page.selectOption('select[name=backend]', backend);
       const second = await untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
       const reloadFetched = ctx.hub.totalBytesServed();
-      notes.push(`after reload: ${reloadFetched} B fetched from the hub; ${second.ok ? `image: ${second.distinct} distinct values` : `generation: ${second.error}`}`);
+      notes.push(`after reload: ${reloadFetched} B fetched from the hub; ${second.ok ? `image: ${second.distinct} distinct values` : `generation: ${second.error}`}`, ...warnings(second, 'after reload: '));
       const t0 = Date.parse(second.logs[0]?.timestamp ?? '');
       const gen = second.logs.find((l) => /^Stage C \(prior\) step 1\//.test(l.message));
       if (gen && !Number.isNaN(t0)) notes.push(`after reload: first Stage C step ${((Date.parse(gen.timestamp) - t0) / 1000).toFixed(1)} s after the request was taken`);

@@ -85,7 +85,7 @@ const generation: GeneratorWorkerApi = {
     // onnxruntime refuses runs uncaptured, with the reason in the log.
     const engine = new OrtEngine(ort as unknown as OrtModule, decision.backend, {
       graphCapture: request.graphCapture ?? true,
-      log: (message) => emit({ type: 'log', level: 'INFO', message }),
+      log: (message, level = 'INFO') => emit({ type: 'log', level, message }),
     });
     const pipeline = await TextToImagePipeline.load(engine, opened.reader, {
       residency,

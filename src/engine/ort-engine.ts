@@ -34,8 +34,8 @@ export interface EngineOptions {
    * backends. A graph onnxruntime will not capture runs uncaptured, with the reason passed to `log`.
    */
   graphCapture?: boolean;
-  /** Where the engine reports such decisions (default console.warn). */
-  log?: (message: string) => void;
+  /** Where the engine reports such decisions, and recovered faults as 'WARN' (default console.warn). */
+  log?: (message: string, level?: 'INFO' | 'WARN') => void;
   /**
    * Deadline and reopenings for reads of external-data Blobs (watched-blob.ts); default 60 s and 3. A read that
    * delivers nothing for `stallMs` is reopened; one that keeps stalling fails the session instead of hanging it.
@@ -82,11 +82,12 @@ export class OrtEngine {
   async createSession(source: SessionSource, request: SessionRequest = {}): Promise<EngineSession> {
     const label = request.label ?? 'session';
     const log = this.options.log ?? ((m: string) => console.warn(m));
+    const stallMs = this.options.blobReads?.stallMs ?? DEFAULT_BLOB_READS.stallMs;
     const watch: BlobReadWatch = {
       ...DEFAULT_BLOB_READS,
       ...this.options.blobReads,
       onBytes: request.onBytes,
-      onStall: (s) => log(`${label}: a stored-data read delivered nothing for ${((this.options.blobReads?.stallMs ?? DEFAULT_BLOB_READS.stallMs) / 1000).toFixed(0)} s at byte ${s.offset} of ${s.size}; reopened it (attempt ${s.attempt})`),
+      onStall: (s) => log(`${label}: a stored-data read delivered nothing for ${(stallMs / 1000).toFixed(0)} s at byte ${s.offset} of ${s.size}; reopened it (attempt ${s.attempt})`, 'WARN'),
     };
     const externalData = source.externalData.map((f) => (f.data instanceof Blob ? { path: f.path, data: watchBlob(f.data, watch) } : f));
     const open = (capture: boolean) => {
@@ -114,7 +115,7 @@ export class OrtEngine {
         return device as CaptureGpuDevice;
       },
       fromGpuBuffer: (buffer, options) => fromGpuBuffer.call(web.Tensor, buffer, options),
-      log,
+      log: (m) => log(m),
       refused: () => this.#captureRefused.add(label),
       label,
     });

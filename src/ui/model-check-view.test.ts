@@ -23,6 +23,10 @@ describe('Test on this device: the row text', () => {
   it('says how many decoded values are not finite', () => {
     expect(checkResultLine(result({ finite: false, nonFinite: 17, distinct: 1 }))).toMatch(/ · NOT finite: 17 of 196608 decoded values are NaN or infinite$/);
   });
+  it('ends with the warnings the check logged', () => {
+    expect(checkResultLine(result({}), ['stage_c: a stored-data read delivered nothing for 60 s at byte 5 of 9; reopened it (attempt 1)']))
+      .toMatch(/ · finite \(3012 colours\) · 1 warning: stage_c: a stored-data read delivered nothing for 60 s at byte 5 of 9; reopened it \(attempt 1\)$/);
+  });
   it('progress names the network being loaded and the decode; other events change nothing', () => {
     expect(checkProgressText({ type: 'session-start', component: 'stage_c' })).toBe('loading Stage C…');
     expect(checkProgressText({ type: 'session-progress', component: 'stage_b', loadedBytes: 3 * 2 ** 29, totalBytes: 2 ** 31 }))

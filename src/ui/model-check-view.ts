@@ -39,13 +39,14 @@ export function checkProgressText(e: WorkerEvent): string | undefined {
  * "wasm · residency sequential · sessions: text encoder 40 ms, Stage C 120 ms (2 graphs), … · decode 256×256
  * in 150 ms · finite (3 012 colours)"; a session that already existed says "(already loaded)".
  */
-export function checkResultLine(r: ModelCheckResult): string {
+export function checkResultLine(r: ModelCheckResult, warnings: readonly string[] = []): string {
   const sessions = r.sessions.map((s) =>
     `${NETWORK_LABELS[s.component]} ${ms(s.ms)}${s.graphs > 1 ? ` (${s.graphs} graphs)` : ''}${s.reused ? ' (already loaded)' : ''}`);
   const d = r.decode;
   const values = 3 * d.width * d.height;
   const outcome = d.finite ? `finite (${d.distinct} colours)` : `NOT finite: ${d.nonFinite} of ${values} decoded values are NaN or infinite`;
-  return `${r.backend} · residency ${r.residency} · sessions: ${sessions.join(', ')} · decode ${d.width}×${d.height} in ${ms(d.ms)} · ${outcome}`;
+  const warned = warnings.length ? ` · ${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${warnings.join('; ')}` : '';
+  return `${r.backend} · residency ${r.residency} · sessions: ${sessions.join(', ')} · decode ${d.width}×${d.height} in ${ms(d.ms)} · ${outcome}${warned}`;
 }
 
 /**
@@ -60,14 +61,17 @@ export async function checkInRow(
   row.append(out);
   const button = row.querySelector<HTMLButtonElement>('button.check');
   if (button) button.disabled = true;
+  // WARN lines of the check (a stalled stored-data read that was reopened, …) end up in the result line.
+  const warnings: string[] = [];
   try {
     const result = await check((e) => {
+      if (e.type === 'log' && e.level === 'WARN' && !out.dataset.done) warnings.push(e.message);
       const text = checkProgressText(e);
       // Events travel on their own Comlink channel: a late one must not overwrite the result.
       if (text && !out.dataset.done) out.textContent = text;
     });
     out.dataset.done = 'ok';
-    out.textContent = checkResultLine(result);
+    out.textContent = checkResultLine(result, warnings);
     if (!result.decode.finite) out.classList.add('bad');
   } catch (e) {
     out.dataset.done = 'failed';
