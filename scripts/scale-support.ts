@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { REPO_ROOT, type StaticServer } from '../e2e/support/server.ts';
 
 export const PART_NAMES = ['wasm-int4', 'webgpu-int8', 'node'] as const;
@@ -28,8 +29,13 @@ export interface ScaleContext {
    * IndexedDB through "Test on this device" (how often a load from the store completes; 0 = none).
    */
   reloadChecks: number;
+  /** node: the precisions converted and generated, in order (fp16 with sequential residency). */
+  nodePrecisions: NodePrecision[];
   log: (line: string) => void;
 }
+
+export const NODE_PRECISIONS = ['int8', 'fp16'] as const;
+export type NodePrecision = typeof NODE_PRECISIONS[number];
 
 /** Runs a command, streaming its output lines to `onLine`; resolves with the exit code. */
 export function runCommand(cmd: string, args: string[], onLine: (line: string) => void, onPid?: (pid: number) => void): Promise<number> {
@@ -46,9 +52,10 @@ export function runCommand(cmd: string, args: string[], onLine: (line: string) =
     child.stdout.on('data', feed);
     child.stderr.on('data', feed);
     child.on('error', fail);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       if (buffer.trim()) onLine(buffer);
-      ok(code ?? 1);
+      // Killed by a signal (the kernel's OOM killer sends SIGKILL): 128 + its number, as a shell reports it.
+      ok(code ?? 128 + (signal ? osConstants.signals[signal] : 0));
     });
   });
 }

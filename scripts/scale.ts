@@ -1,6 +1,6 @@
 /**
  * `npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers]
- *  [--reload-checks N]`
+ *  [--reload-checks N] [--node-precisions int8,fp16]`
  *
  * The scale benchmark (not part of npm test): the fixture of `npm run fixture:full` (any --scale) through the
  * whole user path, measured. The fixture's hub folder is served by the store e2e's local hub server
@@ -17,8 +17,10 @@
  *   every network's session created on the (software) adapter and one 256×256 test latent decoded through
  *   Stage A (SwiftShader does about 0.5 GFLOP/s: the 3.6B steps would take hours). With --webgpu-generate a
  *   whole generation instead.
- * - node: the CLI converts the fixture (int8) with onnxruntime-node and generates 1024×1536 with 2 + 2 steps;
- *   the second step of each stage is the warm step; FLOPs are estimated from the networks' specs.
+ * - node: the CLI converts the fixture (int8, then fp16) with onnxruntime-node and generates 1024×1536 with
+ *   2 + 2 steps; the second step of each stage is the warm step; FLOPs are estimated from the networks' specs.
+ *   fp16 runs with sequential residency (onnxruntime's CPU provider has no fp16 MatMul on x86 and casts the
+ *   weights to fp32); its outcome is reported, whether or not it completes. --node-precisions picks them.
  *
  * Phases: sampled once a second (summed VmRSS and summed PSS of the browser's processes from /proc, each process
  * once; with --measure-workers also the page's workers' memory incl. the wasm heap from
@@ -34,7 +36,7 @@ import type { AddressInfo } from 'node:net';
 import { build, preview, type PreviewServer } from 'vite';
 import { launchBrowser } from '../e2e/support/browser.ts';
 import { REPO_ROOT, startStaticServer, type StaticServer } from '../e2e/support/server.ts';
-import { markdownTable, PART_NAMES, type PartName, type PartResult, type ScaleContext, type ScaleResult } from './scale-support.ts';
+import { markdownTable, NODE_PRECISIONS, PART_NAMES, type NodePrecision, type PartName, type PartResult, type ScaleContext, type ScaleResult } from './scale-support.ts';
 import { runBrowserPart } from './scale-browser.ts';
 import { runNodePart } from './scale-node.ts';
 
@@ -43,11 +45,14 @@ async function main(): Promise<void> {
     options: {
       fixture: { type: 'string' }, out: { type: 'string' }, parts: { type: 'string' }, 'webgpu-generate': { type: 'boolean' }, 'measure-workers': { type: 'boolean' },
       'reload-checks': { type: 'string' },
+      'node-precisions': { type: 'string' },
     },
   });
-  if (!values.fixture || !values.out) throw new Error('usage: npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers] [--reload-checks N]');
+  if (!values.fixture || !values.out) throw new Error('usage: npm run scale -- --fixture <dir> --out <result.json> [--parts wasm-int4,webgpu-int8,node] [--webgpu-generate] [--measure-workers] [--reload-checks N] [--node-precisions int8,fp16]');
   const reloadChecks = Number(values['reload-checks'] ?? 0);
   if (!Number.isInteger(reloadChecks) || reloadChecks < 0) throw new Error(`--reload-checks takes a whole number ≥ 0, not ${values['reload-checks']}`);
+  const nodePrecisions = (values['node-precisions'] ?? NODE_PRECISIONS.join(',')).split(',').map((p) => p.trim()) as NodePrecision[];
+  for (const p of nodePrecisions) if (!NODE_PRECISIONS.includes(p)) throw new Error(`unknown node precision ${p} (--node-precisions takes ${NODE_PRECISIONS.join(', ')})`);
   const fixtureDir = resolve(values.fixture);
   const parts = (values.parts ?? PART_NAMES.join(',')).split(',').map((p) => p.trim()) as PartName[];
   for (const p of parts) if (!PART_NAMES.includes(p)) throw new Error(`unknown part ${p} (parts: ${PART_NAMES.join(', ')})`);
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
       server = await preview({ configFile, root: REPO_ROOT, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     }
     const appOrigin = server ? `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}` : '';
-    const ctx: ScaleContext = { fixtureDir, descriptor: rawDescriptor, descriptorUrl: `${hub.origin}/${descriptorName}`, hub, stageCCut, appOrigin, webgpuGenerate: values['webgpu-generate'] ?? false, measureWorkers: values['measure-workers'] ?? false, reloadChecks, log };
+    const ctx: ScaleContext = { fixtureDir, descriptor: rawDescriptor, descriptorUrl: `${hub.origin}/${descriptorName}`, hub, stageCCut, appOrigin, webgpuGenerate: values['webgpu-generate'] ?? false, measureWorkers: values['measure-workers'] ?? false, reloadChecks, nodePrecisions, log };
     for (const part of parts) {
       log(`part ${part}…`);
       hub.resetCounters();

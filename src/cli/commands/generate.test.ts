@@ -46,5 +46,16 @@ describe('generate command', () => {
       });
     }
     expect(Buffer.compare(pngs[0], pngs[1])).not.toBe(0);
+
+    // --residency sequential (one network in memory at a time) gives the same image; a wrong value is refused.
+    const seqOut = join(dir, 'seq.png');
+    await command.run([
+      '--model', model, '--prompt', 'a cat', '--negative-prompt', 'blurry', '--image-size', '160x128', '--seed', '1234',
+      '--num-images', '2', '--first-stage-steps', '2', '--second-stage-steps', '2', '--residency', 'sequential', '--out', seqOut,
+    ]);
+    const seq = await Promise.all(outputPaths(seqOut, 2).map((p) => readFile(p)));
+    for (const [i, bytes] of seq.entries()) expect(decode(bytes).data).toEqual(decode(pngs[i]).data);
+    await expect(command.run(['--model', model, '--prompt', 'a cat', '--residency', 'some', '--out', seqOut]))
+      .rejects.toThrow(/--residency must be one of all, sequential \(got "some"\)/);
   });
 });

@@ -28,7 +28,7 @@ const USAGE =
   '[--second-stage-steps 10] [--guidance-scale 8] [--second-stage-guidance-scale 2] ' +
   '[--image-size square_hd|square|portrait_4_3|portrait_16_9|landscape_4_3|landscape_16_9|WxH] [--seed N] ' +
   '[--num-images 1] [--sampler ddpm|dpmpp_2m|official|diffusers] [--scheduler sgm_uniform|normal|karras|exponential] ' +
-  '[--second-stage-sampler ddpm|lcm] [--second-stage-scheduler …] [--long-prompt] [--backend node|wasm] --out img.png';
+  '[--second-stage-sampler ddpm|lcm] [--second-stage-scheduler …] [--long-prompt] [--backend node|wasm] [--residency all|sequential] --out img.png';
 
 /** fal-ai/stable-cascade/sote-diffusion defaults (spec §7.4). */
 export const HOSTED_DEFAULTS = {
@@ -144,6 +144,7 @@ export const command: CliCommand = {
       'second-stage-scheduler': { type: 'string' },
       'long-prompt': { type: 'boolean', default: false },
       backend: { type: 'string' },
+      residency: { type: 'string' },
       out: { type: 'string' },
     }, USAGE);
     const modelDir = required(values.model, '--model', USAGE);
@@ -165,6 +166,9 @@ export const command: CliCommand = {
     const numImages = integer(values['num-images'], '--num-images', HOSTED_DEFAULTS.numImages, 1, 4);
     const sampler = samplers.preset;
     const backend = oneOf(values.backend, NODE_ENGINE_BACKENDS, '--backend', 'node', USAGE);
+    // 'sequential' keeps one network in memory at a time (each released after its stage): for a package whose
+    // networks do not fit in RAM together, e.g. fp16 on the CPU, where onnxruntime casts the weights to fp32.
+    const residency = oneOf(values.residency, ['all', 'sequential'] as const, '--residency', 'all', USAGE);
     const seed = parseSeed(values.seed);
     const negativePrompt = values['negative-prompt'] ?? '';
 
@@ -172,6 +176,7 @@ export const command: CliCommand = {
     const sessions: string[] = [];
     const loadStarted = performance.now();
     const pipeline = await TextToImagePipeline.load(engine, directoryPackageReader(modelDir), {
+      residency,
       onEvent: (e) => {
         if (e.type === 'session') sessions.push(`${e.component} ${e.ms.toFixed(0)} ms`);
         // One line per sampler step (npm run scale reads the warm step times from these).
