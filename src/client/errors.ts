@@ -14,6 +14,9 @@ import * as Comlink from 'comlink';
 import { isRegisteredErrorName, registerErrorClasses, reviveSoteError, SoteError, type SerializedSoteError } from '../core/sote-error.ts';
 
 export { SoteError, type ErrorDetail } from '../core/sote-error.ts';
+// Thrown by a model load whose stored data stopped arriving (src/engine/watched-blob.ts); importing it here
+// registers it on the page too, so it arrives from the worker as itself.
+export { StoredReadStalledError } from '../engine/watched-blob.ts';
 
 /** navigator.gpu is missing or gives no adapter, and WebGPU was required. */
 export class WebGPUUnavailableError extends SoteError {

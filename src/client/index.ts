@@ -24,5 +24,5 @@ export {
   DescriptorError, DownloadError, fetchDescriptor, IntegrityError, SOTEDIFFUSION_V2, STABLE_CASCADE, STABLE_CASCADE_LITE, StorageQuotaError, tinyDemoDescriptor, type ModelDescriptor,
 } from './model-catalogue.ts';
 export { indexedDbRequestStore, type RequestStore } from './request-store.ts';
-export { DeviceLostError, GenerationCancelledError, ModelLoadError, SafetyCheckerUnavailableError, SoteError, WebGPUUnavailableError, type ErrorDetail } from './errors.ts';
+export { DeviceLostError, GenerationCancelledError, ModelLoadError, SafetyCheckerUnavailableError, SoteError, StoredReadStalledError, WebGPUUnavailableError, type ErrorDetail } from './errors.ts';
 export type { GeneratorClient, LoadOptions, LoadRequest, Residency, WorkerEvent } from './protocol.ts';

@@ -25,6 +25,7 @@
  * next run() or release() of this session (the step loop consumes ε within its step). Disposing them is a no-op.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { SoteError } from '../core/sote-error.ts';
 import type { EngineSession } from './engine-session.ts';
 import { align4, downloadBuffer, STORAGE_COPY, type CaptureGpuBuffer, type CaptureGpuDevice } from './graph-capture-gpu.ts';
 
@@ -119,6 +120,8 @@ export async function openCapturedSession(host: CaptureHost): Promise<EngineSess
   try {
     session = await host.open(true);
   } catch (e) {
+    // A named failure of our own (a stored-data read that kept stalling) is no refusal of capture.
+    if (e instanceof SoteError) throw e;
     host.log(`${host.label}: graph capture refused by onnxruntime, running uncaptured: ${e instanceof Error ? e.message : String(e)}`);
     host.refused?.();
     return plainSession(await host.open(false));

@@ -12,7 +12,7 @@ import type { EngineSession } from './engine-session.ts';
 import type { HostTensor } from './tensor.ts';
 export type { EngineSession } from './engine-session.ts';
 import { openCapturedSession, plainSession, type CaptureGpuBuffer, type CaptureGpuDevice, type GpuTensorOptions } from './graph-capture.ts';
-import { watchBlob, type BlobReadWatch } from './watched-blob.ts';
+import { StoredReadStalledError, watchBlob, type BlobReadWatch } from './watched-blob.ts';
 
 export type Backend = 'node' | 'wasm' | 'webgpu';
 
@@ -83,23 +83,24 @@ export class OrtEngine {
     const label = request.label ?? 'session';
     const log = this.options.log ?? ((m: string) => console.warn(m));
     const stallMs = this.options.blobReads?.stallMs ?? DEFAULT_BLOB_READS.stallMs;
+    let gaveUp: StoredReadStalledError | undefined;
     const watch: BlobReadWatch = {
       ...DEFAULT_BLOB_READS,
       ...this.options.blobReads,
       onBytes: request.onBytes,
       onStall: (s) => log(`${label}: a stored-data read delivered nothing for ${(stallMs / 1000).toFixed(0)} s at byte ${s.offset} of ${s.size}; reopened it (attempt ${s.attempt})`, 'WARN'),
+      onGiveUp: (e) => { gaveUp ??= e; },
     };
     const externalData = source.externalData.map((f) => (f.data instanceof Blob ? { path: f.path, data: watchBlob(f.data, watch) } : f));
-    const open = (capture: boolean) => {
+    const open = async (capture: boolean) => {
       const ep = this.backend === 'node' ? 'cpu' : this.backend;
-      return this.ort.InferenceSession.create(source.model, {
-        // onnxruntime-web passes enableGraphCapture on to the WebGPU EP only when the EP is given as an object.
-        executionProviders: [capture ? { name: ep } : ep],
-        externalData,
-        graphOptimizationLevel: 'all',
-        ...(this.backend === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
-        ...(capture ? { enableGraphCapture: true } : {}),
-      });
+      try {
+        return await this.createOrtSession(source.model, ep, externalData, capture);
+      } catch (e) {
+        // onnxruntime reports a failed external-data read as its own "can't create a session" error.
+        if (gaveUp) throw Object.assign(gaveUp, { cause: e });
+        throw e;
+      }
     };
     if (!request.perStep || !this.capturesPerStep || this.#captureRefused.has(label)) {
       return plainSession(await open(false));
@@ -118,6 +119,17 @@ export class OrtEngine {
       log: (m) => log(m),
       refused: () => this.#captureRefused.add(label),
       label,
+    });
+  }
+
+  private createOrtSession(model: SessionSource['model'], ep: string, externalData: SessionSource['externalData'], capture: boolean): Promise<InferenceSession> {
+    return this.ort.InferenceSession.create(model, {
+      // onnxruntime-web passes enableGraphCapture on to the WebGPU EP only when the EP is given as an object.
+      executionProviders: [capture ? { name: ep } : ep],
+      externalData,
+      graphOptimizationLevel: 'all',
+      ...(this.backend === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+      ...(capture ? { enableGraphCapture: true } : {}),
     });
   }
 

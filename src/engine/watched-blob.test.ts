@@ -98,9 +98,11 @@ describe('watchBlob', () => {
   it('fails with StoredReadStalledError once the reopenings are used up, saying where', async () => {
     const data = bytes(50_000);
     const state = { stalls: 10, opened: 0, before: 1000 };
-    const blob = watchBlob(new StallingBlob([data], state), watch({ reopenLimit: 1 }));
+    const given: StoredReadStalledError[] = [];
+    const blob = watchBlob(new StallingBlob([data], state), watch({ reopenLimit: 1, onGiveUp: (e) => given.push(e) }));
     const err = await readLikeOrt(blob, 0, 50_000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoredReadStalledError);
+    expect(given).toEqual([err]);
     expect((err as StoredReadStalledError).offset).toBe(2000);
     expect((err as StoredReadStalledError).attempts).toBe(2);
     expect((err as Error).message).toMatch(/byte 2000 of a 50000-byte slice.*reload the page/);

@@ -27,6 +27,11 @@ export interface BlobReadWatch {
   onBytes?(bytes: number): void;
   /** Called when a read stalled and is reopened (`attempt` counts from 1). */
   onStall?(stall: { offset: number; size: number; attempt: number }): void;
+  /**
+   * Called with the error a stream ends with when its reopenings are used up. onnxruntime-web catches a failed
+   * read and fails the session with its own generic error, so the caller keeps this one to throw instead.
+   */
+  onGiveUp?(error: StoredReadStalledError): void;
 }
 
 /** A stored file kept delivering no bytes through every reopening: the session could not be built from it. */
@@ -34,7 +39,7 @@ export class StoredReadStalledError extends SoteError {
   override readonly name = 'StoredReadStalledError';
   constructor(readonly offset: number, readonly size: number, readonly stallMs: number, readonly attempts: number) {
     super(`reading the stored model stopped at byte ${offset} of a ${size}-byte slice: no data for ${(stallMs / 1000).toFixed(0)} s, ${attempts} times`,
-      'reload the page and load the model again; if it keeps stopping at the same place, run "Verify" in the Models panel (the stored files may be damaged) or reinstall the model',
+      'reload the page and load the model again; if it keeps stopping at the same place, run Re-verify in the Models panel (the stored files may be damaged) or reinstall the model',
       { offset, size, stallMs, attempts });
   }
 }
@@ -74,7 +79,9 @@ export function watchedStream(source: Blob, watch: BlobReadWatch): ReadableStrea
         reader.cancel().catch(() => undefined);
         reader = undefined;
         if (reopens === watch.reopenLimit) {
-          controller.error(new StoredReadStalledError(offset, source.size, watch.stallMs, reopens + 1));
+          const error = new StoredReadStalledError(offset, source.size, watch.stallMs, reopens + 1);
+          watch.onGiveUp?.(error);
+          controller.error(error);
           return;
         }
         reopens++;
