@@ -88,7 +88,8 @@ export async function runNodePart(ctx: ScaleContext): Promise<PartResult> {
     const int8 = ctx.nodePrecisions.indexOf('int8');
     result.finite = int8 >= 0 ? outcomes[int8] : outcomes.every(Boolean);
     result.ok = result.finite;
-    if (!result.ok) result.error = notes.find((n) => / FAILED: /.test(n)) ?? 'no finite image';
+    // The failure itself is in the notes (the table prints error and notes side by side).
+    if (!result.ok) result.error = `no finite image from ${ctx.nodePrecisions.filter((_, i) => !outcomes[i]).join(', ')}: see the notes`;
   } finally {
     result.phases = sampler.stop();
     await rm(work, { recursive: true, force: true });
