@@ -106,7 +106,8 @@ interface PrecisionRun {
 
 /**
  * One precision: the CLI converts the fixture to `pkg` and generates 1024×1536 with 2 + 2 steps (fp16 with
- * sequential residency: its weights reach the CPU provider's kernels as fp32, twice the package).
+ * sequential residency: onnxruntime's CPU provider needs several times the fp16 bytes of a network to build its
+ * session, so only one at a time can fit).
  */
 async function convertAndGenerate(
   ctx: ScaleContext, precision: NodePrecision, work: string, pkg: string, setPhase: (name: string) => void, onPid: (pid: number) => void,

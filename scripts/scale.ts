@@ -19,8 +19,9 @@
  *   whole generation instead.
  * - node: the CLI converts the fixture (int8, then fp16) with onnxruntime-node and generates 1024×1536 with
  *   2 + 2 steps; the second step of each stage is the warm step; FLOPs are estimated from the networks' specs.
- *   fp16 runs with sequential residency (onnxruntime's CPU provider has no fp16 MatMul on x86 and casts the
- *   weights to fp32); its outcome is reported, whether or not it completes. --node-precisions picks them.
+ *   fp16 runs with sequential residency (one network in memory at a time: at full size onnxruntime's CPU
+ *   provider needed more than 23 GiB for Stage C's 7.2 GB of fp16 weights and was killed, README "At full
+ *   size"); its outcome is reported, whether or not it completes. --node-precisions picks them.
  *
  * Phases: sampled once a second (summed VmRSS and summed PSS of the browser's processes from /proc, each process
  * once; with --measure-workers also the page's workers' memory incl. the wasm heap from

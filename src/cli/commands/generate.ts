@@ -167,7 +167,7 @@ export const command: CliCommand = {
     const sampler = samplers.preset;
     const backend = oneOf(values.backend, NODE_ENGINE_BACKENDS, '--backend', 'node', USAGE);
     // 'sequential' keeps one network in memory at a time (each released after its stage): for a package whose
-    // networks do not fit in RAM together, e.g. fp16 on the CPU, where onnxruntime casts the weights to fp32.
+    // networks do not fit in RAM together (onnxruntime's CPU provider holds several times an fp16 network's bytes).
     const residency = oneOf(values.residency, ['all', 'sequential'] as const, '--residency', 'all', USAGE);
     const seed = parseSeed(values.seed);
     const negativePrompt = values['negative-prompt'] ?? '';
