@@ -69,6 +69,11 @@ async function untilStalled<T>(work: Promise<T>, progress: () => Promise<unknown
   }
 }
 
+/** generate(), failed as stalled when its request log gets no new line for STALL_MS. */
+function generateUntilStalled(page: Page): Promise<GenerateSummary> {
+  return untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
+}
+
 /** The Models panel's "Test on this device" for a model: its result line and whether it ended ok and finite. */
 async function runCheck(page: Page, modelKey: string, label = ''): Promise<{ ok: boolean; line: string }> {
   await page.locator(`[data-model="${modelKey}"] button.check`).click();
@@ -244,7 +249,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
     }
     mode = 'generate';
     sampler.setPhase('generate: start');
-    const first = await untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
+    const first = await generateUntilStalled(page);
     const okFirst = first.ok && first.distinct > 16;
     notes.push(first.ok ? `image: ${first.distinct} distinct 8-bit values` : `generation: ${first.error}`, ...warnings(first, ''));
     result.finite = okFirst;
@@ -260,7 +265,7 @@ export async function runBrowserPart(ctx: ScaleContext, part: Exclude<PartName, 
       await page.locator(`select[name=model] option[value="${modelKey}"]`).waitFor({ state: 'attached', timeout: 120_000 });
       await page.selectOption('select[name=model]', modelKey);
       await page.selectOption('select[name=backend]', backend);
-      const second = await untilStalled(generate(page), () => page.evaluate('window.__scaleLog?.length + " " + window.__scaleLog?.at(-1)?.message'));
+      const second = await generateUntilStalled(page);
       const reloadFetched = ctx.hub.totalBytesServed();
       notes.push(`after reload: ${reloadFetched} B fetched from the hub; ${second.ok ? `image: ${second.distinct} distinct values` : `generation: ${second.error}`}`, ...warnings(second, 'after reload: '));
       const t0 = Date.parse(second.logs[0]?.timestamp ?? '');

@@ -82,13 +82,12 @@ export class OrtEngine {
   async createSession(source: SessionSource, request: SessionRequest = {}): Promise<EngineSession> {
     const label = request.label ?? 'session';
     const log = this.options.log ?? ((m: string) => console.warn(m));
-    const stallMs = this.options.blobReads?.stallMs ?? DEFAULT_BLOB_READS.stallMs;
     let gaveUp: StoredReadStalledError | undefined;
     const watch: BlobReadWatch = {
       ...DEFAULT_BLOB_READS,
       ...this.options.blobReads,
       onBytes: request.onBytes,
-      onStall: (s) => log(`${label}: a stored-data read delivered nothing for ${(stallMs / 1000).toFixed(0)} s at byte ${s.offset} of ${s.size}; reopened it (attempt ${s.attempt})`, 'WARN'),
+      onStall: (s) => log(`${label}: a stored-data read delivered nothing for ${(watch.stallMs / 1000).toFixed(0)} s at byte ${s.offset} of ${s.size}; reopened it (attempt ${s.attempt})`, 'WARN'),
       onGiveUp: (e) => { gaveUp ??= e; },
     };
     const externalData = source.externalData.map((f) => (f.data instanceof Blob ? { path: f.path, data: watchBlob(f.data, watch) } : f));
